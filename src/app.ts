@@ -1,0 +1,140 @@
+// Composes the modules into a Fastify instance that tests build without listening.
+import Fastify, { LogController, type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import type { Config } from './config.ts';
+import { generateDataset, type Dataset } from './dataset.ts';
+import { HttpError } from './errors.ts';
+import { FORMATTERS } from './format.ts';
+import { clientErrorHandler, handleError, methodNotAllowed, notFound, sendError } from './http-errors.ts';
+import { Lifecycle, opsRoutes, RELEASE } from './routes/ops.ts';
+import { ticketRoutes } from './routes/tickets.ts';
+import { errorSchema, ticketSchema } from './schemas.ts';
+import { Store, type StoreOptions } from './store.ts';
+
+/** Longer request targets get a 414; Node's header limit below leaves room for them. */
+export const MAX_URL_LENGTH = 16 * 1024;
+const MAX_HEADER_BYTES = 32 * 1024;
+/** Read-only routes need no body: a small one is ignored, a larger one refused unread. */
+export const BODY_LIMIT = 16 * 1024;
+
+export interface AppOptions {
+  lifecycle?: Lifecycle;
+  /** Share one generated dataset between apps (tests build many). */
+  dataset?: Dataset;
+  store?: StoreOptions;
+}
+
+const METHOD_ORDER = ['GET', 'HEAD', 'OPTIONS'];
+
+/** find-my-way's path syntax as a RegExp, for telling a wrong method (405) from a wrong path (404). */
+function pathPattern(url: string): RegExp {
+  const source = url.replace(/:[A-Za-z0-9_]+(\(([^)]*)\))?|\*|[.+?^${}()|[\]\\]/g, (token, _group, regex: string | undefined) => {
+    if (token === '*') return '.*';
+    if (token.startsWith(':')) return regex === undefined ? '[^/]+' : `(?:${regex.replace(/^\^|\$$/g, '')})`;
+    return `\\${token}`;
+  });
+  return new RegExp(`^${source.replace(/\/$/, '')}/?$`);
+}
+
+export function loggerOptions(config: Config): FastifyServerOptions['logger'] {
+  return {
+    level: config.logLevel,
+    // Every line names the version, so mixed v1/v2 logs stay readable.
+    base: { service: 'ecadraft', version: config.version },
+    timestamp: () => `,"time":"${new Date().toISOString()}"`,
+  };
+}
+
+export async function buildApp(config: Config, options: AppOptions = {}): Promise<FastifyInstance> {
+  const lifecycle = options.lifecycle ?? new Lifecycle();
+  const version = config.version;
+  const app = Fastify({
+    logger: loggerOptions(config),
+    // Per-request lines only at debug (below); Fastify's own are at info.
+    logController: new LogController({ disableRequestLogging: true }),
+    routerOptions: {
+      ignoreTrailingSlash: true,
+      // query.ts reads the raw query string with Eve's rules, only when a page is not cached.
+      querystringParser: () => ({}),
+    },
+    // Requests arriving while we drain are served; readiness already steers new ones away.
+    return503OnClosing: false,
+    http: { maxHeaderSize: MAX_HEADER_BYTES },
+    bodyLimit: BODY_LIMIT,
+    clientErrorHandler: clientErrorHandler(version, MAX_URL_LENGTH),
+    frameworkErrors: (error, _request, reply) => {
+      reply.header('x-ecadraft-version', version);
+      sendError(reply, 400, error.message);
+    },
+  });
+
+  // Schemas describe the API for OpenAPI; query.ts enforces Eve's lenient rules, so none rejects.
+  app.setValidatorCompiler(() => () => true);
+  app.addSchema(ticketSchema);
+  app.addSchema(errorSchema);
+
+  const routes: { pattern: RegExp; methods: string[] }[] = [];
+  app.addHook('onRoute', (route) => {
+    routes.push({ pattern: pathPattern(route.url ?? route.path), methods: ([] as string[]).concat(route.method) });
+  });
+  const allowed = (path: string): string | undefined => {
+    const methods = new Set(routes.filter((r) => r.pattern.test(path)).flatMap((r) => r.methods));
+    if (methods.size === 0) return undefined;
+    return [...methods].sort((a, b) => (METHOD_ORDER.indexOf(a) + 1 || 9) - (METHOD_ORDER.indexOf(b) + 1 || 9)).join(', ');
+  };
+
+  app.addHook('onRequest', (request, reply, done) => {
+    reply.header('x-ecadraft-version', version);
+    // While draining, each answer ends its connection so clients reconnect to a pod that stays.
+    if (lifecycle.draining) reply.header('connection', 'close');
+    if (request.url.length > MAX_URL_LENGTH) {
+      sendError(reply, 414, `The request URL is longer than ${MAX_URL_LENGTH} characters.`);
+      return;
+    }
+    // Answered here, before any body is parsed: a wrong route never reads one.
+    if (request.is404) {
+      const q = request.url.indexOf('?');
+      const allow = allowed(q < 0 ? request.url : request.url.slice(0, q));
+      if (allow) methodNotAllowed(reply, allow);
+      else notFound(reply);
+      return;
+    }
+    done();
+  });
+  if (config.logLevel === 'debug' || config.logLevel === 'trace') {
+    app.addHook('onResponse', (request, reply, done) => {
+      request.log.debug({ method: request.method, url: request.url, statusCode: reply.statusCode, ms: reply.elapsedTime }, 'request');
+      done();
+    });
+  }
+
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('*', (request, _payload, done) => {
+    const length = Number(request.headers['content-length'] ?? 0);
+    if (length > BODY_LIMIT) done(new HttpError(413, `A request body may not exceed ${BODY_LIMIT} bytes.`), undefined);
+    else done(null, undefined);
+  });
+  app.setErrorHandler(handleError);
+  app.setNotFoundHandler((_request, reply) => notFound(reply));
+
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.0.3',
+      info: {
+        title: 'ecadraft',
+        version: RELEASE,
+        description: 'Support tickets in the wire format of Eve, in two versions told apart by the customer casing '
+          + 'and the x-ecadraft-version header.',
+      },
+    },
+  });
+  await app.register(swaggerUi, { routePrefix: '/docs' });
+
+  const data = options.dataset ?? generateDataset(config.ticketCount, config.seed, FORMATTERS[version].format);
+  const store = new Store(data, options.store);
+  ticketRoutes(app, store);
+  opsRoutes(app, { version, ticketCount: data.count, seed: config.seed, lifecycle });
+  await app.ready();
+  return app;
+}

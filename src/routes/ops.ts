@@ -1,0 +1,60 @@
+// Operational endpoints for Kubernetes, the mesh and people: liveness,
+// readiness, what is running, and the API description.
+import { readFileSync } from 'node:fs';
+import type { FastifyInstance } from 'fastify';
+import { FORMATTERS, type VersionName } from '../format.ts';
+import { statusSchema } from '../schemas.ts';
+
+// src/ and dist/ both sit one level below the package root.
+export const RELEASE = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+
+/** Whether the process is stopping: readiness fails from the first stop signal on. */
+export class Lifecycle {
+  draining = false;
+}
+
+export interface OpsInfo {
+  version: VersionName;
+  ticketCount: number;
+  seed: number;
+  lifecycle: Lifecycle;
+}
+
+export function opsRoutes(app: FastifyInstance, info: OpsInfo): void {
+  const tags = ['operations'];
+  app.get('/healthz', { schema: { summary: 'Liveness', tags, response: { 200: statusSchema } } }, () => ({ status: 'ok' }));
+
+  app.get('/readyz', {
+    schema: { summary: 'Readiness: 200 once listening, 503 from the first stop signal', tags, response: { 200: statusSchema, 503: statusSchema } },
+  }, (_request, reply) => {
+    if (info.lifecycle.draining) return reply.code(503).send({ status: 'draining' });
+    if (!app.server.listening) return reply.code(503).send({ status: 'starting' });
+    return { status: 'ok' };
+  });
+
+  const version = {
+    service: 'ecadraft',
+    version: info.version,
+    formatter: FORMATTERS[info.version].name,
+    release: RELEASE,
+    tickets: info.ticketCount,
+    seed: info.seed,
+  };
+  app.get('/version', {
+    schema: {
+      summary: 'Which version answers, and with which formatter and data',
+      tags,
+      response: {
+        200: {
+          type: 'object',
+          properties: {
+            service: { type: 'string' }, version: { type: 'string' }, formatter: { type: 'string' },
+            release: { type: 'string' }, tickets: { type: 'integer' }, seed: { type: 'integer' },
+          },
+        },
+      },
+    },
+  }, () => version);
+
+  app.get('/openapi.json', { schema: { hide: true } }, () => app.swagger());
+}

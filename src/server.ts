@@ -1,0 +1,64 @@
+// The process: read the configuration, listen, and stop without dropping requests.
+import { buildApp } from './app.ts';
+import { ConfigError, loadConfig } from './config.ts';
+import { Lifecycle } from './routes/ops.ts';
+
+function die(message: string): never {
+  process.stderr.write(`ecadraft: ${message}\n`);
+  process.exit(2);
+}
+
+let config;
+try {
+  config = loadConfig(process.env);
+} catch (error) {
+  if (error instanceof ConfigError) die(error.message);
+  throw error;
+}
+
+const lifecycle = new Lifecycle();
+const app = await buildApp(config, { lifecycle });
+try {
+  await app.listen({ port: config.port, host: config.host });
+} catch (error) {
+  const { code, message } = error as NodeJS.ErrnoException;
+  die(`cannot listen on ${config.host}:${config.port}: ${code ?? message}`);
+}
+app.log.info({
+  address: app.listeningOrigin,
+  tickets: config.ticketCount,
+  startupMs: Math.round(performance.now()),
+}, 'ecadraft ready');
+
+const { shutdownDelayMs, shutdownTimeoutMs } = config;
+let stopping = false;
+
+function stop(signal: NodeJS.Signals): void {
+  if (stopping) {
+    app.log.warn({ signal }, 'second stop signal: exiting now');
+    process.exit(1);
+  }
+  stopping = true;
+  lifecycle.draining = true;
+  app.log.info({ signal, shutdownDelayMs, shutdownTimeoutMs }, 'stopping: readiness fails, still serving during the delay');
+  setTimeout(() => {
+    app.log.error({ shutdownTimeoutMs }, 'shutdown took too long: exiting');
+    process.exit(1);
+  }, shutdownTimeoutMs).unref();
+  setTimeout(() => {
+    app.log.info('closing the listener and draining connections');
+    app.close().then(
+      () => {
+        app.log.info('stopped');
+        process.exit(0);
+      },
+      (error: unknown) => {
+        app.log.error({ err: error }, 'close failed');
+        process.exit(1);
+      },
+    );
+  }, shutdownDelayMs);
+}
+
+process.on('SIGTERM', stop);
+process.on('SIGINT', stop);

@@ -1,0 +1,161 @@
+// Answers Eve's reads from the dataset: the hot path, with no web framework in
+// it, so it is tested and benchmarked on its own. Everything a response depends
+// on is in its URL, so whole bodies are cached by URL; filtered and sorted index
+// lists are cached by their normalized query, and sort orders are computed once.
+import { createHash } from 'node:crypto';
+import { columnOf, etagAt, findById, idAt, type Dataset } from './dataset.ts';
+import { LruCache } from './lru.ts';
+import { parseListQuery, type SortKey } from './query.ts';
+import { collectionBody, Fragments, itemBody, itemInCollection, lastModified, prettify } from './serialize.ts';
+import { compareCodePoints } from './strings.ts';
+import { compileWhere, type Where } from './where.ts';
+
+export interface Representation {
+  body: Buffer;
+  /** Quoted, ready for the ETag header. */
+  etag: string;
+  lastModified: string | undefined;
+  /** Epoch seconds of `_updated`, for If-Modified-Since on items. */
+  modified?: number;
+  /** Collections only: every match, not just this page. */
+  total?: number;
+}
+
+export interface StoreOptions {
+  /** Bytes of response bodies kept for repeated URLs. */
+  responseCacheBytes?: number;
+  /** Ticket indexes kept for repeated filters and sorts. */
+  matchCacheEntries?: number;
+  /** Datasets up to this size keep every ticket's JSON text. */
+  fragmentMemoLimit?: number;
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+type Ranks = Uint32Array;
+
+export class Store {
+  readonly fragments: Fragments;
+  readonly #responses: LruCache<Representation>;
+  readonly #matches: LruCache<Uint32Array>;
+  readonly #ranks = new Map<string, Ranks>();
+  #datasetOrder: Uint32Array | undefined;
+
+  constructor(readonly data: Dataset, options: StoreOptions = {}) {
+    this.fragments = new Fragments(data, options.fragmentMemoLimit ?? 200_000);
+    this.#responses = new LruCache(options.responseCacheBytes ?? 32 * 1024 * 1024, (r) => r.body.length + 200);
+    this.#matches = new LruCache(options.matchCacheEntries ?? 8 * 1024 * 1024, (m) => m.length + 16);
+  }
+
+  /** GET /tickets with this raw query string. Throws HttpError on a bad parameter. */
+  collection(queryString: string): Representation {
+    const key = `?${queryString}`;
+    const cached = this.#responses.get(key);
+    if (cached) return cached;
+    const query = parseListQuery(queryString);
+    const matches = this.matches(query.where, query.sort);
+    const start = (query.page - 1) * query.maxResults;
+    const page = matches.subarray(Math.min(start, matches.length), Math.min(start + query.maxResults, matches.length));
+    const items: string[] = [];
+    for (const i of page) {
+      const fields = query.projection ? this.fragments.projected(i, query.projection) : this.fragments.fields(i);
+      items.push(itemInCollection(fields, idAt(this.data, i)));
+    }
+    let text = collectionBody(items, query, matches.length);
+    if (query.pretty) text = prettify(text);
+    const body = Buffer.from(text);
+    const rep: Representation = {
+      body,
+      etag: `"${createHash('sha1').update(body).digest('hex')}"`,
+      lastModified: lastModified(this.data, page),
+      total: matches.length,
+    };
+    this.#responses.set(key, rep);
+    return rep;
+  }
+
+  /** GET /tickets/{id}: undefined when there is no such ticket. */
+  item(id: string, queryString: string): Representation | undefined {
+    const key = `${id}?${queryString}`;
+    const cached = this.#responses.get(key);
+    if (cached) return cached;
+    const index = UUID.test(id) ? findById(this.data, id) : -1;
+    if (index < 0) return undefined;
+    const query = parseListQuery(queryString);
+    const fields = query.projection ? this.fragments.projected(index, query.projection) : this.fragments.fields(index);
+    let text = itemBody(fields, id, query);
+    if (query.pretty) text = prettify(text);
+    const rep: Representation = {
+      body: Buffer.from(text),
+      etag: `"${etagAt(this.data, index)}"`,
+      lastModified: lastModified(this.data, [index]),
+      modified: this.data.updated[index]!,
+    };
+    this.#responses.set(key, rep);
+    return rep;
+  }
+
+  /** Indexes of the matching tickets, in the requested order. */
+  matches(where: Where | undefined, sort: SortKey[]): Uint32Array {
+    // A field no ticket has sorts as missing everywhere: it cannot reorder anything.
+    const keys = sort.filter((k) => columnOf(this.data, k.field) !== undefined);
+    const ordered = this.#sorted(keys);
+    if (!where) return ordered;
+    const cacheKey = `${where.key}\u0000${keys.map((k) => `${k.field}:${k.direction}`).join(',')}`;
+    const cached = this.#matches.get(cacheKey);
+    if (cached) return cached;
+    const predicate = compileWhere(this.data, where);
+    const hits: number[] = [];
+    for (const i of ordered) if (predicate(i)) hits.push(i);
+    const result = Uint32Array.from(hits);
+    this.#matches.set(cacheKey, result);
+    return result;
+  }
+
+  #identity(): Uint32Array {
+    if (!this.#datasetOrder) {
+      this.#datasetOrder = new Uint32Array(this.data.count);
+      for (let i = 0; i < this.data.count; i++) this.#datasetOrder[i] = i;
+    }
+    return this.#datasetOrder;
+  }
+
+  #sorted(keys: SortKey[]): Uint32Array {
+    if (keys.length === 0) return this.#identity();
+    const cacheKey = `\u0000${keys.map((k) => `${k.field}:${k.direction}`).join(',')}`;
+    const cached = this.#matches.get(cacheKey);
+    if (cached) return cached;
+    const columns = keys.map((k) => ({ ranks: this.#ranksOf(k.field), direction: k.direction }));
+    const order = this.#identity().slice();
+    // Ties keep dataset order: the index itself is the last key.
+    order.sort((a, b) => {
+      for (const { ranks, direction } of columns) {
+        const d = ranks[a]! - ranks[b]!;
+        if (d !== 0) return d * direction;
+      }
+      return a - b;
+    });
+    this.#matches.set(cacheKey, order);
+    return order;
+  }
+
+  /** Each ticket's position when sorted by the field alone; equal values share a rank. */
+  #ranksOf(field: string): Ranks {
+    let ranks = this.#ranks.get(field);
+    if (ranks) return ranks;
+    const { get } = columnOf(this.data, field)!;
+    const compare = (a: number, b: number) => {
+      const x = get(a), y = get(b);
+      return typeof x === 'number' ? x - (y as number) : compareCodePoints(x, y as string);
+    };
+    const order = this.#identity().slice().sort(compare);
+    ranks = new Uint32Array(this.data.count);
+    let rank = 0;
+    for (let k = 0; k < order.length; k++) {
+      if (k > 0 && compare(order[k - 1]!, order[k]!) !== 0) rank = k;
+      ranks[order[k]!] = rank;
+    }
+    this.#ranks.set(field, ranks);
+    return ranks;
+  }
+}

@@ -1,0 +1,310 @@
+// The `where` parameter: Mongo-style JSON, or Eve's Python-style expressions,
+// turned into a predicate over ticket indexes.
+import { badRequest } from './errors.ts';
+import { columnOf, type Column, type Dataset } from './dataset.ts';
+import { parseHttpDate } from './dates.ts';
+import { compareCodePoints } from './strings.ts';
+
+export const MAX_WHERE_LENGTH = 4096;
+export const MAX_WHERE_DEPTH = 32;
+
+const FIELD_OPERATORS = new Set(['$eq', '$ne', '$gt', '$gte', '$lt', '$lte', '$in', '$nin', '$exists', '$not']);
+const LOGICAL_OPERATORS = new Set(['$and', '$or', '$nor']);
+const BANNED_OPERATORS = new Set(['$where', '$regex']);
+
+type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
+type JsonObject = { [key: string]: Json };
+export type Predicate = (index: number) => boolean;
+
+export interface Where {
+  /** A canonical text of the filter, to cache its results by. */
+  readonly key: string;
+  readonly filter: JsonObject;
+}
+
+function unparsable(detail: string): never {
+  throw badRequest(`Unable to parse \`where\` clause: ${detail}`);
+}
+
+/**
+ * Refuse over-long and over-deep input from the raw text, before any parser
+ * walks it: a 10,000-deep JSON must cost no more than a glance.
+ */
+function checkSize(text: string): void {
+  if (text.length > MAX_WHERE_LENGTH) {
+    unparsable(`longer than ${MAX_WHERE_LENGTH} characters`);
+  }
+  let depth = 0;
+  let quote = '';
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i];
+    if (quote) {
+      if (c === '\\') i++;
+      else if (c === quote) quote = '';
+    } else if (c === '"' || c === "'") {
+      quote = c;
+    } else if (c === '{' || c === '[' || c === '(') {
+      if (++depth > MAX_WHERE_DEPTH) unparsable(`nested deeper than ${MAX_WHERE_DEPTH} levels`);
+    } else if (c === '}' || c === ']' || c === ')') {
+      depth--;
+    }
+  }
+}
+
+const isObject = (v: Json | undefined): v is JsonObject => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+export function parseWhere(text: string): Where {
+  checkSize(text);
+  let parsed: Json;
+  try {
+    parsed = JSON.parse(text) as Json;
+  } catch (jsonError) {
+    const trimmed = text.trimStart();
+    // Text that starts like JSON was meant as JSON: its JSON error is the useful one.
+    if (trimmed.startsWith('{') || trimmed.startsWith('[')) {
+      unparsable((jsonError as Error).message);
+    }
+    parsed = parsePython(text);
+  }
+  if (!isObject(parsed)) unparsable('expected a JSON object or a Python-style expression');
+  checkOperators(parsed);
+  return { key: JSON.stringify(parsed), filter: parsed };
+}
+
+/** Eve's rules: banned operators first named, then any operator it does not know. */
+function checkOperators(filter: JsonObject): void {
+  const banned = new Set<string>();
+  const unknown = new Set<string>();
+  const visit = (node: Json, atField: boolean): void => {
+    if (Array.isArray(node)) {
+      for (const item of node) visit(item, false);
+      return;
+    }
+    if (!isObject(node)) return;
+    for (const key of Object.keys(node)) {
+      if (key.startsWith('$')) {
+        if (BANNED_OPERATORS.has(key)) banned.add(key);
+        else if (!(atField ? FIELD_OPERATORS : LOGICAL_OPERATORS).has(key)) unknown.add(key);
+        visit(node[key]!, key === '$not');
+      } else {
+        visit(node[key]!, true);
+      }
+    }
+  };
+  visit(filter, false);
+  if (banned.size) throw badRequest(`Query contains operators banned: ${[...banned].join(', ')}`);
+  if (unknown.size) throw badRequest(`Query contains unknown or unsupported operators: ${[...unknown].join(', ')}`);
+}
+
+// ---- Matching -------------------------------------------------------------
+
+type Kind = Column['kind'] | 'missing';
+
+interface Accessor {
+  kind: Kind;
+  get: (index: number) => string | number | undefined;
+}
+
+function accessor(data: Dataset, field: string): Accessor {
+  return columnOf(data, field) ?? { kind: 'missing', get: () => undefined };
+}
+
+/**
+ * An operand as the field will see it: Mongo never matches across types, so
+ * an operand of another type is `other`, and a date field compares an RFC 1123
+ * string as a date.
+ */
+type Operand = { kind: 'string' | 'date'; value: string | number } | { kind: 'null' | 'other' };
+
+function operand(kind: Kind, value: Json): Operand {
+  if (value === null) return { kind: 'null' };
+  if (typeof value !== 'string') return { kind: 'other' };
+  if (kind === 'date') {
+    const t = parseHttpDate(value);
+    return t === undefined ? { kind: 'other' } : { kind: 'date', value: t };
+  }
+  return { kind: 'string', value };
+}
+
+function compare(a: string | number, b: string | number): number {
+  return typeof a === 'string' ? compareCodePoints(a, b as string) : (a as number) - (b as number);
+}
+
+function equals(field: Accessor, op: Operand): Predicate {
+  if (field.kind === 'missing') {
+    const matches = op.kind === 'null';
+    return () => matches;
+  }
+  if (op.kind !== field.kind) return () => false;
+  const value = (op as { value: string | number }).value;
+  return (i) => field.get(i) === value;
+}
+
+function ordered(field: Accessor, op: Operand, test: (c: number) => boolean): Predicate {
+  if (field.kind === 'missing' || op.kind !== field.kind) return () => false;
+  const value = (op as { value: string | number }).value;
+  return (i) => test(compare(field.get(i)!, value));
+}
+
+const not = (p: Predicate): Predicate => (i) => !p(i);
+const every = (ps: Predicate[]): Predicate => (ps.length === 1 ? ps[0]! : (i) => ps.every((p) => p(i)));
+const some = (ps: Predicate[]): Predicate => (i) => ps.some((p) => p(i));
+
+function list(value: Json, name: string): Json[] {
+  if (!Array.isArray(value)) unparsable(`${name} needs an array`);
+  return value;
+}
+
+function conditions(value: Json, name: string): JsonObject[] {
+  const items = list(value, name);
+  if (items.length === 0 || !items.every(isObject)) unparsable(`${name} needs a non-empty array of conditions`);
+  return items as JsonObject[];
+}
+
+function fieldPredicate(field: Accessor, condition: Json): Predicate {
+  const keys = isObject(condition) ? Object.keys(condition) : [];
+  if (!keys.some((k) => k.startsWith('$'))) return equals(field, operand(field.kind, condition));
+  if (!keys.every((k) => k.startsWith('$'))) unparsable('operators and plain values mixed in one condition');
+  const parts = keys.map((op): Predicate => {
+    const value = (condition as JsonObject)[op]!;
+    const arg = () => operand(field.kind, value);
+    switch (op) {
+      case '$eq': return equals(field, arg());
+      case '$ne': return not(equals(field, arg()));
+      case '$gt': return ordered(field, arg(), (c) => c > 0);
+      case '$gte': return ordered(field, arg(), (c) => c >= 0);
+      case '$lt': return ordered(field, arg(), (c) => c < 0);
+      case '$lte': return ordered(field, arg(), (c) => c <= 0);
+      case '$in': return some(list(value, op).map((v) => equals(field, operand(field.kind, v))));
+      case '$nin': return not(some(list(value, op).map((v) => equals(field, operand(field.kind, v)))));
+      case '$exists': {
+        const wanted = value !== false && value !== 0 && value !== null;
+        const has = field.kind !== 'missing';
+        return () => has === wanted;
+      }
+      case '$not':
+        if (!isObject(value) || Object.keys(value).length === 0) unparsable('$not needs an object of operators');
+        return not(fieldPredicate(field, value));
+      default:
+        return unparsable(`unsupported operator ${op}`);
+    }
+  });
+  return every(parts);
+}
+
+function objectPredicate(data: Dataset, filter: JsonObject): Predicate {
+  const parts = Object.keys(filter).map((key): Predicate => {
+    const value = filter[key]!;
+    switch (key) {
+      case '$and': return every(conditions(value, key).map((c) => objectPredicate(data, c)));
+      case '$or': return some(conditions(value, key).map((c) => objectPredicate(data, c)));
+      case '$nor': return not(some(conditions(value, key).map((c) => objectPredicate(data, c))));
+      default: return fieldPredicate(accessor(data, key), value);
+    }
+  });
+  return parts.length === 0 ? () => true : every(parts);
+}
+
+export function compileWhere(data: Dataset, where: Where): Predicate {
+  return objectPredicate(data, where.filter);
+}
+
+// ---- Python-style expressions ---------------------------------------------
+
+type Token =
+  | { t: 'op'; v: string }
+  | { t: 'name'; v: string }
+  | { t: 'value'; v: string | number }
+  | { t: 'punct'; v: '(' | ')' };
+
+const TOKEN = new RegExp([
+  /(\s+)/.source,
+  /(==|!=|>=|<=|>|<)/.source,
+  /([A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*)/.source,
+  /([+-]?(?:\d(?:_?\d)*(?:\.(?:\d(?:_?\d)*)?)?|\.\d(?:_?\d)*)(?:[eE][+-]?\d(?:_?\d)*)?)(?![A-Za-z0-9_.])/.source,
+  /('(?:[^'\\\n]|\\[\s\S])*'|"(?:[^"\\\n]|\\[\s\S])*")/.source,
+  /([()])/.source,
+].join('|'), 'y');
+
+const ESCAPES: Record<string, string> = { n: '\n', t: '\t', r: '\r', '\\': '\\', "'": "'", '"': '"', '0': '\0', a: '\x07', b: '\b', f: '\f', v: '\v', '\n': '' };
+
+/** The text of a Python string literal, quotes included. */
+export function pythonString(literal: string): string {
+  return literal.slice(1, -1).replace(/\\(x[0-9a-fA-F]{2}|u[0-9a-fA-F]{4}|U[0-9a-fA-F]{8}|[\s\S])/g, (whole, esc: string) => {
+    if (esc.length > 1) {
+      const cp = parseInt(esc.slice(1), 16);
+      return cp <= 0x10ffff ? String.fromCodePoint(cp) : unparsable(`invalid escape ${whole}`);
+    }
+    // Python keeps an unknown escape as written.
+    return ESCAPES[esc] ?? whole;
+  });
+}
+
+function tokenize(text: string): Token[] {
+  const tokens: Token[] = [];
+  TOKEN.lastIndex = 0;
+  while (TOKEN.lastIndex < text.length) {
+    const at = TOKEN.lastIndex;
+    const m = TOKEN.exec(text);
+    if (!m) unparsable(`unexpected ${JSON.stringify(text.slice(at, at + 10))} at position ${at}`);
+    const [, space, op, name, number, string, punct] = m;
+    if (space !== undefined) continue;
+    if (op !== undefined) tokens.push({ t: 'op', v: op });
+    else if (name !== undefined) tokens.push({ t: 'name', v: name });
+    else if (number !== undefined) tokens.push({ t: 'value', v: Number(number.replaceAll('_', '')) });
+    else if (string !== undefined) tokens.push({ t: 'value', v: pythonString(string) });
+    else tokens.push({ t: 'punct', v: punct as '(' | ')' });
+  }
+  return tokens;
+}
+
+const UNSUPPORTED_WORDS = new Set(['not', 'in', 'is', 'lambda', 'if', 'else', 'for']);
+const COMPARISONS: Record<string, string> = { '==': '$eq', '!=': '$ne', '>': '$gt', '>=': '$gte', '<': '$lt', '<=': '$lte' };
+
+function parsePython(text: string): JsonObject {
+  const tokens = tokenize(text);
+  let pos = 0;
+  const peek = (): Token | undefined => tokens[pos];
+  const isWord = (tok: Token | undefined, word: string) => tok?.t === 'name' && tok.v === word;
+  const describe = (tok: Token | undefined) => (tok ? `\`${tok.v}\`` : 'end of input');
+  const unsupported = (tok: Token | undefined): void => {
+    if (tok?.t === 'name' && UNSUPPORTED_WORDS.has(tok.v)) unparsable(`operator \`${tok.v}\` is not supported`);
+  };
+
+  const joined = (op: '$and' | '$or', word: string, next: () => JsonObject): JsonObject => {
+    const parts = [next()];
+    while (isWord(peek(), word)) {
+      pos++;
+      parts.push(next());
+    }
+    return parts.length === 1 ? parts[0]! : { [op]: parts };
+  };
+  const orExpr = (): JsonObject => joined('$or', 'or', andExpr);
+  const andExpr = (): JsonObject => joined('$and', 'and', atom);
+  const atom = (): JsonObject => {
+    const tok = peek();
+    unsupported(tok);
+    if (tok?.t === 'punct' && tok.v === '(') {
+      pos++;
+      const inner = orExpr();
+      const close = tokens[pos++];
+      if (close?.t !== 'punct' || close.v !== ')') unparsable(`expected \`)\`, found ${describe(close)}`);
+      return inner;
+    }
+    if (tok?.t !== 'name' || tok.v === 'and' || tok.v === 'or') unparsable(`expected a field name, found ${describe(tok)}`);
+    pos++;
+    const op = tokens[pos++];
+    unsupported(op);
+    if (op?.t !== 'op') unparsable(`expected a comparison after \`${tok.v}\`, found ${describe(op)}`);
+    const value = tokens[pos++];
+    unsupported(value);
+    if (value?.t !== 'value' && value?.t !== 'name') unparsable(`expected a value after \`${op.v}\`, found ${describe(value)}`);
+    if (peek()?.t === 'op') unparsable('chained comparisons are not supported');
+    return { [tok.v]: { [COMPARISONS[op.v]!]: value.v } };
+  };
+
+  const result = orExpr();
+  unsupported(peek());
+  if (pos < tokens.length) unparsable(`unexpected ${describe(peek())}`);
+  return result;
+}
