@@ -1,0 +1,48 @@
+import { createHash } from 'node:crypto';
+import t from 'tap';
+import { findById, generateDataset, idAt, STATUSES, ticketHead, etagAt } from '../src/dataset.ts';
+import { FORMATTERS } from '../src/format.ts';
+
+const v1 = generateDataset(500, 99, FORMATTERS.v1.format);
+
+t.test('the same seed gives the same tickets, in any process', async (t) => {
+  const again = generateDataset(500, 99, FORMATTERS.v1.format);
+  for (let i = 0; i < 500; i++) t.equal(`${ticketHead(again, i)}${etagAt(again, i)}`, `${ticketHead(v1, i)}${etagAt(v1, i)}`);
+  const other = generateDataset(500, 100, FORMATTERS.v1.format);
+  t.not(idAt(other, 0), idAt(v1, 0), 'another seed, other tickets');
+  const fewer = generateDataset(10, 99, FORMATTERS.v1.format);
+  t.equal(ticketHead(fewer, 9), ticketHead(v1, 9), 'a smaller count is a prefix');
+});
+
+t.test('versions differ only in the customer text', async (t) => {
+  const v2 = generateDataset(500, 99, FORMATTERS.v2.format);
+  let differ = 0;
+  for (let i = 0; i < 500; i++) {
+    t.equal(v2.customers[i], FORMATTERS.v2.format(v1.customers[i]!));
+    const strip = (s: string) => s.replace(/"customer":"[^"]*"/, '');
+    t.equal(strip(ticketHead(v2, i)), strip(ticketHead(v1, i)));
+    if (v1.customers[i] !== v2.customers[i]) {
+      differ++;
+      t.not(etagAt(v1, i), etagAt(v2, i));
+    }
+  }
+  t.ok(differ > 0);
+});
+
+t.test('fields: statuses, ids, dates from a fixed reference, ETags', async (t) => {
+  const seen = new Set<string>();
+  for (let i = 0; i < v1.count; i++) {
+    const ticket = JSON.parse(`${ticketHead(v1, i)}}`);
+    seen.add(ticket.status);
+    t.ok((STATUSES as readonly string[]).includes(ticket.status));
+    t.match(ticket._id, /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/);
+    t.ok(v1.updated[i]! >= v1.created[i]!);
+    t.ok(v1.updated[i]! <= Date.UTC(2024, 0, 1) / 1000, 'never later than the reference date');
+    t.equal(etagAt(v1, i), createHash('sha1').update(JSON.stringify(ticket)).digest('hex'));
+    t.equal(findById(v1, ticket._id), i);
+  }
+  t.equal(seen.size, STATUSES.length, 'every status occurs');
+  t.ok(v1.customers.some((c) => / - |, | And /.test(c)), 'company names with hyphens, commas and "and"');
+  t.equal(findById(v1, '00000000-0000-4000-8000-000000000000'), -1);
+  t.equal(findById(v1, 'zz'), -1);
+});
