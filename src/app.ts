@@ -1,13 +1,18 @@
 // Composes the modules into a Fastify instance that tests build without listening.
+import { createServer, type RequestListener } from 'node:http';
 import Fastify, { LogController, type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { Config } from './config.ts';
 import { generateDataset, type Dataset } from './dataset.ts';
 import { HttpError } from './errors.ts';
+import { createFastPath, type FastPath } from './fastpath.ts';
+import { Faults } from './faults.ts';
 import { FORMATTERS } from './format.ts';
 import { clientErrorHandler, handleError, methodNotAllowed, notFound, sendError } from './http-errors.ts';
-import { Lifecycle, opsRoutes, RELEASE } from './routes/ops.ts';
+import { Lifecycle } from './lifecycle.ts';
+import { Metrics } from './metrics.ts';
+import { opsRoutes, RELEASE } from './routes/ops.ts';
 import { ticketRoutes } from './routes/tickets.ts';
 import { errorSchema, ticketSchema } from './schemas.ts';
 import { Store, type StoreOptions } from './store.ts';
@@ -17,6 +22,33 @@ export const MAX_URL_LENGTH = 16 * 1024;
 const MAX_HEADER_BYTES = 32 * 1024;
 /** Read-only routes need no body: a small one is ignored, a larger one refused unread. */
 export const BODY_LIMIT = 16 * 1024;
+
+/**
+ * Timeouts for running behind Envoy. An upstream connection must be closed by
+ * the proxy, never by us: if we close an idle keep-alive connection just as
+ * Envoy sends a request on it, that request is reset. So our keep-alive
+ * timeout outlasts the idle timeout the DestinationRule gives Envoy (60 s).
+ * A client that has not sent its headers in 10 s is cut off (slow-loris).
+ */
+export const SERVER_TIMEOUTS = {
+  keepAliveTimeout: 65_000,
+  headersTimeout: 10_000,
+  requestTimeout: 30_000,
+  // How often Node enforces the two above; its default (30 s) would let a slow client linger.
+  connectionsCheckingInterval: 1_000,
+};
+
+function httpServer(fastPath: FastPath | undefined) {
+  return (handler: RequestListener) => {
+    return createServer({
+      maxHeaderSize: MAX_HEADER_BYTES,
+      headersTimeout: SERVER_TIMEOUTS.headersTimeout,
+      requestTimeout: SERVER_TIMEOUTS.requestTimeout,
+      connectionsCheckingInterval: SERVER_TIMEOUTS.connectionsCheckingInterval,
+      keepAliveTimeout: SERVER_TIMEOUTS.keepAliveTimeout,
+    }, fastPath ? (request, response) => fastPath(request, response) || handler(request, response) : handler);
+  };
+}
 
 export interface AppOptions {
   lifecycle?: Lifecycle;
@@ -49,7 +81,15 @@ export function loggerOptions(config: Config): FastifyServerOptions['logger'] {
 export async function buildApp(config: Config, options: AppOptions = {}): Promise<FastifyInstance> {
   const lifecycle = options.lifecycle ?? new Lifecycle();
   const version = config.version;
+  const data = options.dataset ?? generateDataset(config.ticketCount, config.seed, FORMATTERS[version].format);
+  const store = new Store(data, options.store);
+  const metrics = new Metrics(version, FORMATTERS[version].name);
+  const faults = new Faults({ errorRate: config.faultErrorRate, delayMs: config.faultDelayMs });
+  const debug = config.logLevel === 'debug' || config.logLevel === 'trace';
+  // Faults and per-request logs apply to every request, so they need the full path.
+  const fastPath = faults.enabled || debug ? undefined : createFastPath({ store, version, lifecycle, metrics, maxUrlLength: MAX_URL_LENGTH });
   const app = Fastify({
+    serverFactory: httpServer(fastPath),
     logger: loggerOptions(config),
     // Per-request lines only at debug (below); Fastify's own are at info.
     logController: new LogController({ disableRequestLogging: true }),
@@ -60,7 +100,6 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
     },
     // Requests arriving while we drain are served; readiness already steers new ones away.
     return503OnClosing: false,
-    http: { maxHeaderSize: MAX_HEADER_BYTES },
     bodyLimit: BODY_LIMIT,
     clientErrorHandler: clientErrorHandler(version, MAX_URL_LENGTH),
     frameworkErrors: (error, _request, reply) => {
@@ -102,12 +141,13 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
     }
     done();
   });
-  if (config.logLevel === 'debug' || config.logLevel === 'trace') {
-    app.addHook('onResponse', (request, reply, done) => {
-      request.log.debug({ method: request.method, url: request.url, statusCode: reply.statusCode, ms: reply.elapsedTime }, 'request');
-      done();
-    });
-  }
+  app.addHook('onResponse', (request, reply, done) => {
+    // A route's label is its path pattern without the parameter's regex; 404s share one.
+    const route = request.is404 ? 'unmatched' : request.routeOptions.url!.replace(/\([^/]*\)$/, '');
+    metrics.record(route, request.method, reply.statusCode, reply.elapsedTime / 1000);
+    if (debug) request.log.debug({ method: request.method, url: request.url, statusCode: reply.statusCode, ms: reply.elapsedTime }, 'request');
+    done();
+  });
 
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', (request, _payload, done) => {
@@ -131,10 +171,8 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
   });
   await app.register(swaggerUi, { routePrefix: '/docs' });
 
-  const data = options.dataset ?? generateDataset(config.ticketCount, config.seed, FORMATTERS[version].format);
-  const store = new Store(data, options.store);
-  ticketRoutes(app, store);
-  opsRoutes(app, { version, ticketCount: data.count, seed: config.seed, lifecycle });
+  ticketRoutes(app, store, faults);
+  opsRoutes(app, { version, ticketCount: data.count, seed: config.seed, lifecycle, metrics });
   await app.ready();
   return app;
 }

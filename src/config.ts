@@ -14,6 +14,10 @@ export interface Config {
   logLevel: LogLevel;
   shutdownDelayMs: number;
   shutdownTimeoutMs: number;
+  /** Share of Eve-route requests that answer 500, for rollback demos. */
+  faultErrorRate: number;
+  /** Added to every Eve-route request; a range draws uniformly. Undefined when off. */
+  faultDelayMs: { min: number; max: number } | undefined;
 }
 
 export const DEFAULT_SEED = 20200714;
@@ -53,6 +57,27 @@ function oneOf<T extends string>(env: Env, name: string, fallback: T, accepted: 
   return trimmed;
 }
 
+function rate(env: Env, name: string): number {
+  const value = raw(env, name);
+  if (value === undefined) return 0;
+  const n = Number(value);
+  if (!/^\s*(\d+(\.\d*)?|\.\d+)\s*$/.test(value) || n > 1) fail(name, value, 'a number from 0 to 1');
+  return n;
+}
+
+const MAX_FAULT_DELAY_MS = 600_000;
+
+function delayRange(env: Env, name: string): { min: number; max: number } | undefined {
+  const value = raw(env, name);
+  if (value === undefined) return undefined;
+  const m = /^\s*(\d+)\s*(?:-\s*(\d+)\s*)?$/.exec(value);
+  const min = Number(m?.[1]), max = m?.[2] === undefined ? min : Number(m[2]);
+  if (!m || min > max || max > MAX_FAULT_DELAY_MS) {
+    fail(name, value, `milliseconds as N or MIN-MAX, at most ${MAX_FAULT_DELAY_MS}`);
+  }
+  return max === 0 ? undefined : { min, max };
+}
+
 const isLogLevel = (v: string): v is LogLevel => (LOG_LEVELS as readonly string[]).includes(v);
 
 export function loadConfig(env: Env): Config {
@@ -67,6 +92,8 @@ export function loadConfig(env: Env): Config {
     logLevel: oneOf(env, 'LOG_LEVEL', 'info', LOG_LEVELS, isLogLevel),
     shutdownDelayMs: integer(env, 'SHUTDOWN_DELAY_MS', 5000, 0, 600_000),
     shutdownTimeoutMs: integer(env, 'SHUTDOWN_TIMEOUT_MS', 20_000, 1, 3_600_000),
+    faultErrorRate: rate(env, 'FAULT_ERROR_RATE'),
+    faultDelayMs: delayRange(env, 'FAULT_DELAY_MS'),
   };
   if (config.shutdownTimeoutMs <= config.shutdownDelayMs) {
     fail('SHUTDOWN_TIMEOUT_MS', String(config.shutdownTimeoutMs),

@@ -1,7 +1,7 @@
 // The process: read the configuration, listen, and stop without dropping requests.
 import { buildApp } from './app.ts';
 import { ConfigError, loadConfig } from './config.ts';
-import { Lifecycle } from './routes/ops.ts';
+import { Lifecycle } from './lifecycle.ts';
 
 function die(message: string): never {
   process.stderr.write(`ecadraft: ${message}\n`);

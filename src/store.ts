@@ -10,7 +10,12 @@ import { collectionBody, Fragments, itemBody, itemInCollection, lastModified, pr
 import { compareCodePoints } from './strings.ts';
 import { compileWhere, type Where } from './where.ts';
 
+/** The paths this store answers, as Fastify routes and metric labels name them. */
+export const COLLECTION_PATH = '/tickets';
+export const ITEM_PATH = '/tickets/:_id';
+
 export interface Representation {
+  path: typeof COLLECTION_PATH | typeof ITEM_PATH;
   body: Buffer;
   /** Quoted, ready for the ETag header. */
   etag: string;
@@ -32,7 +37,19 @@ export interface StoreOptions {
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
+/** The validator headers of an answer, sent with its 200 and its 304 alike. */
+export function validatorHeaders(rep: Representation): [string, string][] {
+  const headers: [string, string][] = [['etag', rep.etag]];
+  if (rep.lastModified !== undefined) headers.push(['last-modified', rep.lastModified]);
+  if (rep.total !== undefined) headers.push(['x-total-count', String(rep.total)]);
+  return headers;
+}
+
 type Ranks = Uint32Array;
+
+const ITEM_PATH_LENGTH = '/tickets/'.length + 36;
+const collectionKey = (queryString: string) => `?${queryString}`;
+const itemKey = (id: string, queryString: string) => `${id}?${queryString}`;
 
 export class Store {
   readonly fragments: Fragments;
@@ -47,9 +64,24 @@ export class Store {
     this.#matches = new LruCache(options.matchCacheEntries ?? 8 * 1024 * 1024, (m) => m.length + 16);
   }
 
+  /**
+   * The cached answer for a request target, without computing anything: the
+   * whole cost of a repeated request. Paths as the routes accept them
+   * (`/tickets`, `/tickets/{_id}`, each with an optional trailing slash).
+   */
+  cached(url: string): Representation | undefined {
+    const q = url.indexOf('?');
+    let path = q < 0 ? url : url.slice(0, q);
+    const queryString = q < 0 ? '' : url.slice(q + 1);
+    if (path.endsWith('/')) path = path.slice(0, -1);
+    if (path === COLLECTION_PATH) return this.#responses.get(collectionKey(queryString));
+    if (path.length === ITEM_PATH_LENGTH && path.startsWith('/tickets/')) return this.#responses.get(itemKey(path.slice(9), queryString));
+    return undefined;
+  }
+
   /** GET /tickets with this raw query string. Throws HttpError on a bad parameter. */
   collection(queryString: string): Representation {
-    const key = `?${queryString}`;
+    const key = collectionKey(queryString);
     const cached = this.#responses.get(key);
     if (cached) return cached;
     const query = parseListQuery(queryString);
@@ -65,6 +97,7 @@ export class Store {
     if (query.pretty) text = prettify(text);
     const body = Buffer.from(text);
     const rep: Representation = {
+      path: COLLECTION_PATH,
       body,
       etag: `"${createHash('sha1').update(body).digest('hex')}"`,
       lastModified: lastModified(this.data, page),
@@ -76,7 +109,7 @@ export class Store {
 
   /** GET /tickets/{id}: undefined when there is no such ticket. */
   item(id: string, queryString: string): Representation | undefined {
-    const key = `${id}?${queryString}`;
+    const key = itemKey(id, queryString);
     const cached = this.#responses.get(key);
     if (cached) return cached;
     const index = UUID.test(id) ? findById(this.data, id) : -1;
@@ -86,6 +119,7 @@ export class Store {
     let text = itemBody(fields, id, query);
     if (query.pretty) text = prettify(text);
     const rep: Representation = {
+      path: ITEM_PATH,
       body: Buffer.from(text),
       etag: `"${etagAt(this.data, index)}"`,
       lastModified: lastModified(this.data, [index]),

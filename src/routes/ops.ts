@@ -3,21 +3,20 @@
 import { readFileSync } from 'node:fs';
 import type { FastifyInstance } from 'fastify';
 import { FORMATTERS, type VersionName } from '../format.ts';
+import type { Lifecycle } from '../lifecycle.ts';
+import { METRICS_CONTENT_TYPE, type Metrics } from '../metrics.ts';
 import { statusSchema } from '../schemas.ts';
 
 // src/ and dist/ both sit one level below the package root.
 export const RELEASE = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
-/** Whether the process is stopping: readiness fails from the first stop signal on. */
-export class Lifecycle {
-  draining = false;
-}
 
 export interface OpsInfo {
   version: VersionName;
   ticketCount: number;
   seed: number;
   lifecycle: Lifecycle;
+  metrics: Metrics;
 }
 
 export function opsRoutes(app: FastifyInstance, info: OpsInfo): void {
@@ -55,6 +54,10 @@ export function opsRoutes(app: FastifyInstance, info: OpsInfo): void {
       },
     },
   }, () => version);
+
+  app.get('/metrics', {
+    schema: { summary: 'Prometheus metrics: requests and latency by route, method, status code and version', tags },
+  }, async (_request, reply) => reply.header('content-type', METRICS_CONTENT_TYPE).send(await info.metrics.text()));
 
   app.get('/openapi.json', { schema: { hide: true } }, () => app.swagger());
 }

@@ -1,11 +1,13 @@
 // The Eve API: home, the tickets collection and one ticket. The handlers only
-// translate between HTTP and the store.
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+// translate between HTTP and the store; fastpath.ts serves repeats of the same answers.
+import type { FastifyInstance, FastifyReply, FastifyRequest, onRequestAsyncHookHandler } from 'fastify';
 import { isNotModified } from '../conditional.ts';
+import { INTERNAL_ERROR_MESSAGE } from '../errors.ts';
+import type { Faults } from '../faults.ts';
+import { notFound, sendError } from '../http-errors.ts';
 import { HOME_BODY } from '../serialize.ts';
-import type { Representation, Store } from '../store.ts';
+import { COLLECTION_PATH, ITEM_PATH, validatorHeaders, type Representation, type Store } from '../store.ts';
 import { collectionSchema, errorResponses, listQuerySchema } from '../schemas.ts';
-import { notFound } from '../http-errors.ts';
 
 export const EVE_ALLOW = 'GET, HEAD, OPTIONS';
 const JSON_TYPE = 'application/json';
@@ -17,9 +19,7 @@ function queryString(url: string): string {
 }
 
 function send(request: FastifyRequest, reply: FastifyReply, rep: Representation): FastifyReply {
-  reply.header('etag', rep.etag);
-  if (rep.lastModified !== undefined) reply.header('last-modified', rep.lastModified);
-  if (rep.total !== undefined) reply.header('x-total-count', rep.total);
+  for (const [name, value] of validatorHeaders(rep)) reply.header(name, value);
   const { 'if-none-match': ifNoneMatch, 'if-modified-since': ifModifiedSince } = request.headers;
   if (isNotModified(ifNoneMatch, ifModifiedSince, rep)) return reply.code(304).send();
   return reply.header('content-type', JSON_TYPE).send(rep.body);
@@ -29,24 +29,38 @@ function options(_request: FastifyRequest, reply: FastifyReply): FastifyReply {
   return reply.header('allow', EVE_ALLOW).send();
 }
 
-export function ticketRoutes(app: FastifyInstance, store: Store): void {
+/** Delays and failures of FAULT_DELAY_MS and FAULT_ERROR_RATE, on the Eve routes only. */
+function faultHook(faults: Faults): onRequestAsyncHookHandler {
+  return async (_request, reply) => {
+    const delay = faults.delay();
+    if (delay > 0) await new Promise((resolve) => setTimeout(resolve, delay));
+    if (faults.fails()) {
+      sendError(reply.header('x-ecadraft-fault', 'error'), 500, INTERNAL_ERROR_MESSAGE);
+      return reply;
+    }
+    return undefined;
+  };
+}
+
+export function ticketRoutes(app: FastifyInstance, store: Store, faults: Faults): void {
   const home = Buffer.from(HOME_BODY);
+  const onRequest = faults.enabled ? faultHook(faults) : undefined;
   const withOptions = (url: string, schema: object, handler: (request: FastifyRequest, reply: FastifyReply) => FastifyReply) => {
-    app.get(url, { schema }, handler);
-    app.options(url, { schema: { hide: true } }, options);
+    app.get(url, { schema, ...(onRequest && { onRequest }) }, handler);
+    app.options(url, { schema: { hide: true }, ...(onRequest && { onRequest }) }, options);
   };
 
   withOptions('/', { summary: 'Home: links to the resources', tags: ['eve'] }, (_request, reply) =>
     reply.header('content-type', JSON_TYPE).send(home));
 
-  withOptions('/tickets', {
+  withOptions(COLLECTION_PATH, {
     summary: 'A page of tickets',
     tags: ['eve'],
     querystring: listQuerySchema,
     response: { 200: collectionSchema, 304: { description: 'Not modified (If-None-Match)' }, ...errorResponses },
   }, (request, reply) => send(request, reply, store.collection(queryString(request.url))));
 
-  withOptions(`/tickets/:_id(${ID_PATTERN})`, {
+  withOptions(`${ITEM_PATH}(${ID_PATTERN})`, {
     summary: 'One ticket',
     tags: ['eve'],
     params: { type: 'object', properties: { _id: { type: 'string', format: 'uuid' } } },

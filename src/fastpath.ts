@@ -1,0 +1,52 @@
+// Repeated GETs of the Eve API answered before the web framework sees them:
+// a cache hit costs a map lookup, a validator check and one write, so a load
+// test measures the mesh, not us. Everything else (first requests, errors,
+// other routes) goes through Fastify, which fills the same cache.
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { isNotModified } from './conditional.ts';
+import type { Metrics } from './metrics.ts';
+import type { Lifecycle } from './lifecycle.ts';
+import { validatorHeaders, type Representation, type Store } from './store.ts';
+
+export type FastPath = (request: IncomingMessage, response: ServerResponse) => boolean;
+
+export interface FastPathOptions {
+  store: Store;
+  version: string;
+  lifecycle: Lifecycle;
+  metrics: Metrics;
+  maxUrlLength: number;
+}
+
+interface Prepared {
+  ok: string[];
+  notModified: string[];
+}
+
+export function createFastPath({ store, version, lifecycle, metrics, maxUrlLength }: FastPathOptions): FastPath {
+  // Header lists are built once per cached answer; writeHead takes them flat.
+  const prepared = new WeakMap<Representation, Prepared>();
+  const prepare = (rep: Representation): Prepared => {
+    const validators = validatorHeaders(rep).flat();
+    const head = ['x-ecadraft-version', version, ...validators];
+    const ready = { ok: [...head, 'content-type', 'application/json', 'content-length', String(rep.body.length)], notModified: head };
+    prepared.set(rep, ready);
+    return ready;
+  };
+
+  return (request, response) => {
+    const { method, url = '' } = request;
+    if ((method !== 'GET' && method !== 'HEAD') || url.length > maxUrlLength) return false;
+    const rep = store.cached(url);
+    if (!rep) return false;
+    const start = performance.now();
+    const headers = prepared.get(rep) ?? prepare(rep);
+    const notModified = isNotModified(request.headers['if-none-match'], request.headers['if-modified-since'], rep);
+    const list = notModified ? headers.notModified : headers.ok;
+    // While draining, each answer ends its connection so clients reconnect to a pod that stays.
+    response.writeHead(notModified ? 304 : 200, lifecycle.draining ? [...list, 'connection', 'close'] : list);
+    response.end(notModified || method === 'HEAD' ? undefined : rep.body);
+    metrics.record(rep.path, method, notModified ? 304 : 200, (performance.now() - start) / 1000);
+    return true;
+  };
+}

@@ -1,0 +1,4 @@
+/** Whether the process is stopping: readiness fails from the first stop signal on. */
+export class Lifecycle {
+  draining = false;
+}
