@@ -541,3 +541,14 @@ t.test('rejects kustomizations that cannot serve a registry image', async (t) =>
     ['Kustomization/kustomize-no-images', /^has no images: entry for ecadraft/],
   ]);
 });
+
+t.test('Envoy closes idle upstream connections before the app does', async (t) => {
+  const { SERVER_TIMEOUTS } = await import('../src/app.ts');
+  const rule = parseAllDocuments(readFileSync(new URL('../kubernetes/ecadraft1.yaml', import.meta.url), 'utf8'))
+    .map((d) => d.toJS())
+    .find((d) => d?.kind === 'DestinationRule');
+  const idle = /^(\d+)s$/.exec(rule?.spec?.trafficPolicy?.connectionPool?.http?.idleTimeout ?? '');
+  t.ok(idle, 'the DestinationRule sets an upstream idle timeout in seconds');
+  t.ok(Number(idle?.[1]) * 1000 < SERVER_TIMEOUTS.keepAliveTimeout,
+    `idleTimeout ${idle?.[1]}s is shorter than the app's keep-alive timeout (${SERVER_TIMEOUTS.keepAliveTimeout} ms)`);
+});
