@@ -1,11 +1,10 @@
 // Composes the modules into a Fastify instance that tests build without listening.
-import { createServer, type RequestListener } from 'node:http';
-import Fastify, { LogController, type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import { createServer, type IncomingMessage, type RequestListener } from 'node:http';
+import Fastify, { LogController, type FastifyInstance, type FastifyReply, type FastifyServerOptions } from 'fastify';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { Config } from './config.ts';
 import { generateDataset, type Dataset } from './dataset.ts';
-import { HttpError } from './errors.ts';
 import { createFastPath, type FastPath } from './fastpath.ts';
 import { Faults } from './faults.ts';
 import { FORMATTERS } from './format.ts';
@@ -69,6 +68,23 @@ function pathPattern(url: string): RegExp {
   return new RegExp(`^${source.replace(/\/$/, '')}/?$`);
 }
 
+const bodyTooLarge = (reply: FastifyReply) => sendError(reply, 413, `A request body may not exceed ${BODY_LIMIT} bytes.`);
+
+function limitChunkedBody(raw: IncomingMessage, reply: FastifyReply, done: () => void): void {
+  let received = 0;
+  const onData = (chunk: Buffer) => {
+    received += chunk.length;
+    if (received <= BODY_LIMIT) return;
+    raw.off('data', onData);
+    raw.pause();
+    bodyTooLarge(reply);
+  };
+  raw.on('data', onData);
+  raw.once('end', () => {
+    if (received <= BODY_LIMIT) done();
+  });
+}
+
 export function loggerOptions(config: Config): FastifyServerOptions['logger'] {
   return {
     level: config.logLevel,
@@ -95,6 +111,8 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
     logController: new LogController({ disableRequestLogging: true }),
     routerOptions: {
       ignoreTrailingSlash: true,
+      // A long id is a 404 like any unknown id, not a router error.
+      maxParamLength: MAX_URL_LENGTH,
       // query.ts reads the raw query string with Eve's rules, only when a page is not cached.
       querystringParser: () => ({}),
     },
@@ -131,7 +149,11 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
       sendError(reply, 414, `The request URL is longer than ${MAX_URL_LENGTH} characters.`);
       return;
     }
-    // Answered here, before any body is parsed: a wrong route never reads one.
+    const length = Number(request.headers['content-length'] ?? 0);
+    const chunked = request.headers['transfer-encoding'] !== undefined;
+    // Answering before a body is read, the connection must close, or Node would read it all to reach the next request.
+    if (length > 0 || chunked) reply.header('connection', 'close');
+    // Answered here, before any body is read: a wrong route never reads one.
     if (request.is404) {
       const q = request.url.indexOf('?');
       const allow = allowed(q < 0 ? request.url : request.url.slice(0, q));
@@ -139,7 +161,13 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
       else notFound(reply);
       return;
     }
-    done();
+    if (length > BODY_LIMIT) {
+      bodyTooLarge(reply);
+      return;
+    }
+    // Fastify reads no body on GET; a chunked one of unknown size is counted as it arrives.
+    if (chunked) limitChunkedBody(request.raw, reply, done);
+    else done();
   });
   app.addHook('onResponse', (request, reply, done) => {
     // A route's label is its path pattern without the parameter's regex; 404s share one.
@@ -149,12 +177,9 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
     done();
   });
 
+  // The only routes with a body Fastify would parse are OPTIONS, which ignores it; the onRequest hook bounds its size.
   app.removeAllContentTypeParsers();
-  app.addContentTypeParser('*', (request, _payload, done) => {
-    const length = Number(request.headers['content-length'] ?? 0);
-    if (length > BODY_LIMIT) done(new HttpError(413, `A request body may not exceed ${BODY_LIMIT} bytes.`), undefined);
-    else done(null, undefined);
-  });
+  app.addContentTypeParser('*', (_request, _payload, done) => done(null, undefined));
   app.setErrorHandler(handleError);
   app.setNotFoundHandler((_request, reply) => notFound(reply));
 

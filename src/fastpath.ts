@@ -37,6 +37,9 @@ export function createFastPath({ store, version, lifecycle, metrics, maxUrlLengt
   return (request, response) => {
     const { method, url = '' } = request;
     if ((method !== 'GET' && method !== 'HEAD') || url.length > maxUrlLength) return false;
+    // A request with a body needs the body limit that Fastify's hooks apply.
+    if (request.headers['content-length'] !== undefined && request.headers['content-length'] !== '0') return false;
+    if (request.headers['transfer-encoding'] !== undefined) return false;
     const rep = store.cached(url);
     if (!rep) return false;
     const start = performance.now();

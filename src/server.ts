@@ -1,5 +1,4 @@
 // The process: read the configuration, listen, and stop without dropping requests.
-import { buildApp } from './app.ts';
 import { ConfigError, loadConfig } from './config.ts';
 import { Lifecycle } from './lifecycle.ts';
 
@@ -16,6 +15,8 @@ try {
   throw error;
 }
 
+// Loaded only once the configuration is valid, so a bad one is reported at once.
+const { buildApp } = await import('./app.ts');
 const lifecycle = new Lifecycle();
 const app = await buildApp(config, { lifecycle });
 try {

@@ -46,7 +46,9 @@ export function ticketRoutes(app: FastifyInstance, store: Store, faults: Faults)
   const home = Buffer.from(HOME_BODY);
   const onRequest = faults.enabled ? faultHook(faults) : undefined;
   const withOptions = (url: string, schema: object, handler: (request: FastifyRequest, reply: FastifyReply) => FastifyReply) => {
-    app.get(url, { schema, ...(onRequest && { onRequest }) }, handler);
+    // HEAD shares GET's handler rather than Fastify's generated HEAD route,
+    // which would add a Content-Length to a 304 that GET's 304 lacks.
+    app.route({ method: ['GET', 'HEAD'], url, schema, exposeHeadRoute: false, ...(onRequest && { onRequest }), handler });
     app.options(url, { schema: { hide: true }, ...(onRequest && { onRequest }) }, options);
   };
 
