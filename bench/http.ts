@@ -1,0 +1,154 @@
+// The side-by-side HTTP benchmark: the real server, the ceiling and the
+// idiomatic baseline under the same autocannon settings, cells alternating
+// between servers so that noise from the (shared, busy) machine spreads over
+// all three instead of landing on whichever ran during a bad second.
+import { allTickets, get } from './client.ts';
+import { startEcadraft, startReference, type Child } from './children.ts';
+import { failed, runLoad, type CellResult, type LoadSettings } from './load.ts';
+import { SCENARIOS, type ScenarioId, type TargetInfo } from './scenarios.ts';
+import { median, ratio } from './stats.ts';
+
+export const SERVERS = ['ecadraft', 'ceiling', 'baseline'] as const;
+export type ServerName = (typeof SERVERS)[number];
+
+export interface HttpPlan {
+  rounds: number;
+  /** Untimed load per server and scenario before the first round, so JIT warm-up is not measured. */
+  warmupS: number;
+  load: LoadSettings;
+}
+
+export interface HttpCell extends CellResult {
+  round: number;
+  scenario: ScenarioId;
+  server: ServerName;
+}
+
+export interface HttpRow {
+  scenario: ScenarioId;
+  title: string;
+  server: ServerName;
+  /** Medians over the rounds. */
+  rps: number | undefined;
+  p50Ms: number | undefined;
+  p99Ms: number | undefined;
+  /** Cores busy, server and load generator (see CellResult). */
+  serverCpu: number | undefined;
+  clientCpu: number | undefined;
+  /** Sums over the rounds. */
+  errors: number;
+  non2xx: number;
+  unexpected: number;
+  /** Median over the rounds of this server's req/s over the other's in the same round. */
+  vsCeiling: number | undefined;
+  vsBaseline: number | undefined;
+}
+
+export interface HttpResults {
+  plan: HttpPlan;
+  servers: Record<ServerName, { readyMs: number }>;
+  /** Whether the references serve what they are meant to copy. */
+  checks: { ceilingSameBytesAndHeaders: boolean; baselineSameBodyForA: boolean };
+  cells: HttpCell[];
+  rows: HttpRow[];
+  failures: string[];
+  /** Measurements to distrust, which are not failures of the server (see CellResult.repeated). */
+  warnings: string[];
+}
+
+const withoutDate = (raw: string[]) => raw.filter((_, i) => raw[i - (i % 2)]!.toLowerCase() !== 'date');
+
+export async function runHttp(plan: HttpPlan, log: (line: string) => void): Promise<HttpResults> {
+  const started: Child[] = [];
+  try {
+    const ecadraft = await startEcadraft();
+    started.push(ecadraft);
+    const ids = (await allTickets(ecadraft.url, 1000)).map((item) => item._id);
+    // The references copy the real server, so they start once it answers.
+    const [ceiling, baseline] = await Promise.all([
+      startReference('ceiling', { SOURCE_URL: ecadraft.url }),
+      startReference('baseline', { SOURCE_URL: ecadraft.url }),
+    ]);
+    started.push(ceiling, baseline);
+    const children: Record<ServerName, Child> = { ecadraft, ceiling, baseline };
+
+    const first = Object.fromEntries(await Promise.all(SERVERS.map(async (name) => [name, await get(`${children[name].url}/tickets`)] as const)));
+    const targets = Object.fromEntries(SERVERS.map((name) => [name, { etag: String(first[name]!.headers.etag), ids } satisfies TargetInfo]));
+    const checks = {
+      ceilingSameBytesAndHeaders: first.ceiling!.body.equals(first.ecadraft!.body)
+        && withoutDate(first.ceiling!.rawHeaders).join('\n') === withoutDate(first.ecadraft!.rawHeaders).join('\n'),
+      baselineSameBodyForA: first.baseline!.body.equals(first.ecadraft!.body),
+    };
+    log(`servers ready: ${SERVERS.map((n) => `${n} ${Math.round(children[n].readyMs)} ms`).join(', ')}; `
+      + `ceiling copies (a) exactly: ${checks.ceilingSameBytesAndHeaders}, baseline body for (a) identical: ${checks.baselineSameBodyForA}`);
+
+    const cell = (name: ServerName, scenarioIndex: number, durationS: number) => {
+      const scenario = SCENARIOS[scenarioIndex]!;
+      return runLoad(children[name].url, scenario.request(targets[name]!), scenario.expects, { ...plan.load, durationS }, children[name].cpuSeconds);
+    };
+    if (plan.warmupS > 0) {
+      for (let s = 0; s < SCENARIOS.length; s++) for (const name of SERVERS) await cell(name, s, plan.warmupS);
+    }
+    const cells: HttpCell[] = [];
+    for (let round = 1; round <= plan.rounds; round++) {
+      // Each round starts with the next server, so none always runs first after a scenario change.
+      const order = SERVERS.map((_, i) => SERVERS[(i + round - 1) % SERVERS.length]!);
+      for (let s = 0; s < SCENARIOS.length; s++) {
+        const line: string[] = [];
+        for (const name of order) {
+          const result = await cell(name, s, plan.load.durationS);
+          cells.push({ round, scenario: SCENARIOS[s]!.id, server: name, ...result });
+          line.push(`${name} ${Math.round(result.rps)}${failed(result) ? ' (!)' : ''}`);
+        }
+        log(`round ${round}/${plan.rounds} (${SCENARIOS[s]!.id}) req/s: ${line.join(', ')}`);
+      }
+    }
+    const servers = Object.fromEntries(SERVERS.map((n) => [n, { readyMs: children[n].readyMs }])) as HttpResults['servers'];
+    return {
+      plan, servers, checks, cells, rows: summarize(cells),
+      failures: cells.filter(failed).map((c) => describeFailure(cellName(c), c)),
+      warnings: cells.filter((c) => c.repeated > 0).map((c) => repeatedWarning(cellName(c), c)),
+    };
+  } finally {
+    await Promise.all(started.map((child) => child.stop()));
+  }
+}
+
+function summarize(cells: HttpCell[]): HttpRow[] {
+  const rows: HttpRow[] = [];
+  for (const scenario of SCENARIOS) {
+    const rpsOf = (server: ServerName, round: number) => cells.find((c) => c.scenario === scenario.id && c.server === server && c.round === round)?.rps;
+    for (const server of SERVERS) {
+      const mine = cells.filter((c) => c.scenario === scenario.id && c.server === server);
+      const pairedRatio = (other: ServerName) => median(mine.flatMap((c) => ratio(c.rps, rpsOf(other, c.round)) ?? []));
+      const medianOf = (pick: (c: HttpCell) => number | undefined) => median(mine.flatMap((c) => pick(c) ?? []));
+      const sum = (pick: (c: HttpCell) => number) => mine.reduce((total, c) => total + pick(c), 0);
+      rows.push({
+        scenario: scenario.id,
+        title: scenario.title,
+        server,
+        rps: medianOf((c) => c.rps),
+        p50Ms: medianOf((c) => c.p50Ms),
+        p99Ms: medianOf((c) => c.p99Ms),
+        serverCpu: medianOf((c) => c.serverCpu),
+        clientCpu: medianOf((c) => c.clientCpu),
+        errors: sum((c) => c.errors),
+        non2xx: sum((c) => c.non2xx),
+        unexpected: sum((c) => c.unexpected),
+        vsCeiling: pairedRatio('ceiling'),
+        vsBaseline: pairedRatio('baseline'),
+      });
+    }
+  }
+  return rows;
+}
+
+export function describeFailure(what: string, cell: Pick<CellResult, 'errors' | 'timeouts' | 'unexpected' | 'statuses'>): string {
+  return `${what}: ${cell.errors} connection errors (${cell.timeouts} timeouts), ${cell.unexpected} unexpected statuses `
+    + `(statuses seen: ${JSON.stringify(cell.statuses)})`;
+}
+
+export const repeatedWarning = (what: string, cell: CellResult) =>
+  `${what}: ${cell.repeated} of ${cell.requests} requests repeated an earlier URL (more requests than prebuilt unique paths)`;
+
+const cellName = (c: HttpCell) => `round ${c.round}, scenario (${c.scenario}) on ${c.server}`;

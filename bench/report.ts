@@ -1,0 +1,89 @@
+// A run's results as tables: aligned text for the terminal, Markdown for the
+// README. Each table's cells are built once and rendered either way.
+import { milliseconds, table, type Align } from '../src/cli/render.ts';
+import type { HttpResults } from './http.ts';
+import type { Latency, ScaleResults } from './scale.ts';
+import type { SerializeResults } from './serialize.ts';
+import type { TargetResult } from './targets.ts';
+
+export interface Table {
+  title: string;
+  align: Align[];
+  /** The first row is the header. */
+  rows: string[][];
+}
+
+const integer = (n: number | undefined) => (n === undefined ? '-' : Math.round(n).toLocaleString('en-US'));
+const cores = (n: number | undefined) => (n === undefined ? '-' : n.toFixed(2));
+const times = (n: number | undefined) => (n === undefined ? '-' : `${n.toFixed(2)}x`);
+export const mb = (bytes: number | undefined) => (bytes === undefined ? '-' : `${Math.round(bytes / 1024 / 1024)} MB`);
+const firstAndRepeat = (l: Latency) => `${milliseconds(l.firstMs)} / ${milliseconds(l.repeatMs)}`;
+
+export function httpTable(http: HttpResults): Table {
+  const { rounds, load } = http.plan;
+  return {
+    title: `HTTP: median of ${rounds} rounds, ${load.connections} connections, pipelining ${load.pipelining}, ${load.durationS} s per cell`,
+    align: ['left', 'left', 'right', 'right', 'right', 'right', 'right', 'right', 'right', 'right', 'right'],
+    rows: [
+      ['scenario', 'server', 'req/s', 'p50', 'p99', 'errors', 'non-2xx', 'unexpected', 'CPU server/client', 'x ceiling', 'x baseline'],
+      ...http.rows.map((r) => [
+        `(${r.scenario}) ${r.title}`, r.server, integer(r.rps), milliseconds(r.p50Ms), milliseconds(r.p99Ms),
+        String(r.errors), integer(r.non2xx), String(r.unexpected), `${cores(r.serverCpu)} / ${cores(r.clientCpu)}`,
+        r.server === 'ceiling' ? '' : times(r.vsCeiling), r.server === 'baseline' ? '' : times(r.vsBaseline),
+      ]),
+    ],
+  };
+}
+
+export function serializeTable(serialize: SerializeResults): Table {
+  const { rounds, msPerRun, tickets } = serialize.plan;
+  return {
+    title: `Serializer alone: median of ${rounds} rounds of ${msPerRun} ms, pages of ${tickets} tickets`,
+    align: ['right', 'left', 'right', 'right', 'right', 'left'],
+    rows: [
+      ['items', 'candidate', 'pages/s', 'x JSON.stringify', 'x fast-json-stringify', 'same bytes'],
+      ...serialize.rows.map((r) => [
+        String(r.items), r.candidate, integer(r.opsPerS), times(r.vsJsonStringify), times(r.vsFastJsonStringify), r.identical ? 'yes' : 'no',
+      ]),
+    ],
+  };
+}
+
+export function scaleTable(scale: ScaleResults): Table {
+  return {
+    title: 'Scale: latency of single requests, first / median of the repeats',
+    align: ['right', 'right', 'right', 'right', 'right', 'right', 'right', 'right', 'right'],
+    rows: [
+      ['tickets', 'ready', 'RSS start', 'RSS after load', '(a) first / repeat', 'unfiltered page, miss', '(c) first / next', 'sort=customer first / repeat', 'load (c) req/s'],
+      ...scale.rows.map((r) => [
+        integer(r.tickets), milliseconds(r.readyMs), mb(r.rssStartBytes), mb(r.rssAfterLoadBytes),
+        firstAndRepeat(r.a), firstAndRepeat(r.unfilteredMiss), firstAndRepeat(r.c), firstAndRepeat(r.sortCustomer), integer(r.loadRps),
+      ]),
+    ],
+  };
+}
+
+export function targetsTable(targets: TargetResult[]): Table {
+  const value = (t: TargetResult) => {
+    if (t.measured === undefined) return 'not measured';
+    return t.unit === 'x' ? times(t.measured) : `${t.measured.toFixed(t.unit === 's' ? 2 : 0)} ${t.unit}`;
+  };
+  return {
+    title: 'Targets of issue 3 (informational: speed never fails the run)',
+    align: ['left', 'right', 'right', 'left'],
+    rows: [
+      ['target', 'wanted', 'measured', 'result'],
+      ...targets.map((t) => [t.label, t.wanted, value(t), t.pass === undefined ? '-' : t.pass ? 'pass' : 'MISS']),
+    ],
+  };
+}
+
+export function renderText({ title, align, rows }: Table): string {
+  return [title, ...table(rows, align).map((line) => `  ${line}`)].join('\n');
+}
+
+export function renderMarkdown({ title, align, rows }: Table): string {
+  const cells = (row: string[]) => `| ${row.map((c) => c.replaceAll('|', '\\|')).join(' | ')} |`;
+  const [header = [], ...body] = rows;
+  return [`**${title}**`, '', cells(header), `|${align.map((a) => (a === 'right' ? ' ---: ' : ' --- ')).join('|')}|`, ...body.map(cells)].join('\n');
+}

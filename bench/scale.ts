@@ -1,0 +1,111 @@
+// How the real server's costs move with TICKET_COUNT: time to ready, memory,
+// and single-request latencies, first (cold) and repeated. An unfiltered page
+// is the number to watch: its cost must not grow with the dataset.
+import http from 'node:http';
+import { milliseconds } from '../src/cli/render.ts';
+import { timedGet } from './client.ts';
+import { startEcadraft } from './children.ts';
+import { describeFailure, repeatedWarning } from './http.ts';
+import { failed, runLoad, type LoadSettings } from './load.ts';
+import { mb } from './report.ts';
+import { SCENARIOS, UNCACHEABLE_SHAPES, uncacheableQuery } from './scenarios.ts';
+import { median } from './stats.ts';
+
+export interface ScalePlan {
+  counts: number[];
+  /** Requests per repeated measurement. */
+  repeats: number;
+  /** Load between the two RSS readings: scenario (c), which fills the caches. */
+  load: LoadSettings;
+}
+
+/** Milliseconds of the first request of a kind, and the median of the ones after it. */
+export interface Latency {
+  firstMs: number;
+  repeatMs: number | undefined;
+}
+
+export interface ScaleRow {
+  tickets: number;
+  /** Spawn to the first 200 from /readyz. */
+  readyMs: number;
+  /** The server's own startupMs, from its ready line. */
+  startupMs: number | undefined;
+  rssStartBytes: number | undefined;
+  rssAfterLoadBytes: number | undefined;
+  /** (a): the first request goes through Fastify, repeats through the cache. */
+  a: Latency;
+  /** An unfiltered page at a URL not seen before: page building without the body cache. */
+  unfilteredMiss: Latency;
+  /** (c): every request a new query; the repeats come once every sort order it uses is built. */
+  c: Latency;
+  /** /tickets?sort=customer: the first builds the sort order. */
+  sortCustomer: Latency;
+  loadRps: number;
+}
+
+export interface ScaleResults {
+  plan: ScalePlan;
+  rows: ScaleRow[];
+  failures: string[];
+  warnings: string[];
+}
+
+// Bounds the repeats at the largest sizes, where one uncacheable query scans every ticket.
+const PROBE_BUDGET_MS = 3000;
+
+export async function runScale(plan: ScalePlan, log: (line: string) => void): Promise<ScaleResults> {
+  const rows: ScaleRow[] = [];
+  const failures: string[] = [];
+  const warnings: string[] = [];
+  for (const tickets of plan.counts) {
+    // Ready at a million tickets is one of the targets (10 s): allow well beyond it before calling it a failure.
+    const server = await startEcadraft({ TICKET_COUNT: String(tickets) }, 120_000);
+    const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+    try {
+      const rssStartBytes = server.rssBytes();
+      const send = async (what: string, path: string) => {
+        const { ms, status } = await timedGet(server.url + path, agent);
+        if (status !== 200) failures.push(`${tickets} tickets, ${what}: status ${status}`);
+        return ms;
+      };
+      /** `untimed` requests between the first and the repeats absorb one-time work the first did not cover. */
+      const probe = async (what: string, paths: () => string, untimed = 0): Promise<Latency> => {
+        const firstMs = await send(what, paths());
+        for (let i = 0; i < untimed; i++) await send(what, paths());
+        const times: number[] = [];
+        const deadline = performance.now() + PROBE_BUDGET_MS;
+        while (times.length < plan.repeats && (times.length < 1 || performance.now() < deadline)) times.push(await send(what, paths()));
+        return { firstMs, repeatMs: median(times) };
+      };
+      let n = 0;
+      const a = await probe('(a)', () => '/tickets');
+      // An unknown parameter is echoed into the links, so the URL is new but the page is the first, unfiltered.
+      const unfilteredMiss = await probe('unfiltered page', () => `/tickets?bench=${n++}`);
+      const sortCustomer = await probe('sort=customer', () => '/tickets?sort=customer');
+      // Each sort order is computed on its first use: the repeats measure queries, not that.
+      const c = await probe('(c)', () => `/tickets?${uncacheableQuery()}`, UNCACHEABLE_SHAPES);
+      const scenario = SCENARIOS.find((s) => s.id === 'c')!;
+      const load = await runLoad(server.url, scenario.request({ etag: '', ids: [] }), scenario.expects, plan.load, server.cpuSeconds);
+      if (failed(load)) failures.push(describeFailure(`${tickets} tickets, load of (c)`, load));
+      if (load.repeated > 0) warnings.push(repeatedWarning(`${tickets} tickets, load of (c)`, load));
+      const row: ScaleRow = {
+        tickets,
+        readyMs: server.readyMs,
+        startupMs: typeof server.readyLine.startupMs === 'number' ? server.readyLine.startupMs : undefined,
+        rssStartBytes,
+        rssAfterLoadBytes: server.rssBytes(),
+        a, unfilteredMiss, c, sortCustomer,
+        loadRps: load.rps,
+      };
+      rows.push(row);
+      log(`${tickets} tickets: ready ${milliseconds(row.readyMs)}, RSS ${mb(row.rssStartBytes)} -> ${mb(row.rssAfterLoadBytes)}, `
+        + `(a) repeat ${milliseconds(a.repeatMs)}, unfiltered miss ${milliseconds(unfilteredMiss.repeatMs)}, (c) ${milliseconds(c.repeatMs)}, `
+        + `sort=customer first ${milliseconds(sortCustomer.firstMs)}`);
+    } finally {
+      agent.destroy();
+      await server.stop();
+    }
+  }
+  return { plan, rows, failures, warnings };
+}
