@@ -29,8 +29,8 @@ export interface Representation {
 export interface StoreOptions {
   /** Bytes of response bodies kept for repeated URLs. */
   responseCacheBytes?: number;
-  /** Ticket indexes kept for repeated filters and sorts. */
-  matchCacheEntries?: number;
+  /** Bytes of ticket indexes kept for repeated filters and sorts. */
+  matchCacheBytes?: number;
   /** Datasets up to this size keep every ticket's JSON text. */
   fragmentMemoLimit?: number;
 }
@@ -60,8 +60,9 @@ export class Store {
 
   constructor(readonly data: Dataset, options: StoreOptions = {}) {
     this.fragments = new Fragments(data, options.fragmentMemoLimit ?? 200_000);
-    this.#responses = new LruCache(options.responseCacheBytes ?? 32 * 1024 * 1024, (r) => r.body.length + 200);
-    this.#matches = new LruCache(options.matchCacheEntries ?? 8 * 1024 * 1024, (m) => m.length + 16);
+    this.#responses = new LruCache(options.responseCacheBytes ?? 16 * 1024 * 1024, (r) => r.body.length + 150);
+    // Room for a few full orders of the dataset (4 bytes a ticket) besides the filters.
+    this.#matches = new LruCache(options.matchCacheBytes ?? Math.max(8 * 1024 * 1024, data.count * 16), (m) => m.byteLength);
   }
 
   /**
