@@ -3,10 +3,10 @@
 // objects, and against the idiomatic baseline's whole per-request work.
 import fastJsonStringify from 'fast-json-stringify';
 import { DEFAULT_SEED } from '../src/config.ts';
-import { generateDataset, idAt } from '../src/dataset.ts';
+import { generateDataset } from '../src/dataset.ts';
 import { FORMATTERS } from '../src/format.ts';
 import { parseListQuery } from '../src/query.ts';
-import { collectionBody, itemInCollection } from '../src/serialize.ts';
+import { collectionBody } from '../src/serialize.ts';
 import { Store } from '../src/store.ts';
 import { buildPage, pageSchema, rowOf, type Page, type Row } from './baseline-page.ts';
 import type { EveItem } from './client.ts';
@@ -80,7 +80,7 @@ export function runSerialize(plan: SerializePlan, log: (line: string) => void): 
         name: 'ecadraft collectionBody, fragments',
         run: () => {
           const parts: string[] = [];
-          for (const i of indexes) parts.push(itemInCollection(store.fragments.fields(i), idAt(data, i)));
+          for (const i of indexes) parts.push(store.fragments.listed(i));
           return collectionBody(parts, query, data.count);
         },
       },

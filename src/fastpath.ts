@@ -4,6 +4,7 @@
 // other routes) goes through Fastify, which fills the same cache.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { isNotModified } from './conditional.ts';
+import { JSON_CONTENT_TYPE } from './serialize.ts';
 import type { Metrics } from './metrics.ts';
 import type { Lifecycle } from './lifecycle.ts';
 import { validatorHeaders, type Representation, type Store } from './store.ts';
@@ -29,7 +30,7 @@ export function createFastPath({ store, version, lifecycle, metrics, maxUrlLengt
   const prepare = (rep: Representation): Prepared => {
     const validators = validatorHeaders(rep).flat();
     const head = ['x-ecadraft-version', version, ...validators];
-    const ready = { ok: [...head, 'content-type', 'application/json', 'content-length', String(rep.body.length)], notModified: head };
+    const ready = { ok: [...head, 'content-type', JSON_CONTENT_TYPE, 'content-length', String(Buffer.byteLength(rep.body))], notModified: head };
     prepared.set(rep, ready);
     return ready;
   };

@@ -4,10 +4,11 @@
 import { STATUS_CODES } from 'node:http';
 import type { Socket } from 'node:net';
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
+import { JSON_CONTENT_TYPE } from './serialize.ts';
 import { errorBody, HttpError, INTERNAL_ERROR_MESSAGE, METHOD_NOT_ALLOWED_MESSAGE, NOT_FOUND_MESSAGE } from './errors.ts';
 
 export function sendError(reply: FastifyReply, code: number, message: string): FastifyReply {
-  return reply.code(code).header('content-type', 'application/json').send(errorBody(code, message));
+  return reply.code(code).header('content-type', JSON_CONTENT_TYPE).send(errorBody(code, message));
 }
 
 export const notFound = (reply: FastifyReply) => sendError(reply, 404, NOT_FOUND_MESSAGE);
@@ -47,7 +48,7 @@ export function clientErrorHandler(version: string, maxUrlLength: number) {
     }
     const body = errorBody(code, STATUS_CODES[code] ?? 'Bad Request');
     socket.end(
-      `HTTP/1.1 ${code} ${STATUS_CODES[code]}\r\nContent-Type: application/json\r\n`
+      `HTTP/1.1 ${code} ${STATUS_CODES[code]}\r\nContent-Type: ${JSON_CONTENT_TYPE}\r\n`
       + `Content-Length: ${Buffer.byteLength(body)}\r\nx-ecadraft-version: ${version}\r\nConnection: close\r\n\r\n${body}`,
     );
   };

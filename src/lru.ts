@@ -74,3 +74,29 @@ export class LruCache<V> {
     this.#oldest ??= node;
   }
 }
+
+/**
+ * Admits a key to a cache on its second sighting, so a stream of one-off
+ * queries (every one unique, as in a load test's rotating filters) does not
+ * churn the cache and the garbage collector. Remembers 32-bit hashes in a
+ * fixed table: a collision only delays or advances one admission.
+ */
+export class Doorkeeper {
+  readonly #seen: Uint32Array;
+
+  constructor(slots = 1 << 16) {
+    this.#seen = new Uint32Array(slots);
+  }
+
+  /** Whether the key was seen before; remembers it either way. */
+  admit(key: string): boolean {
+    // FNV-1a; the low bit set keeps 0 free to mean an empty slot.
+    let hash = 0x811c9dc5;
+    for (let i = 0; i < key.length; i++) hash = Math.imul(hash ^ key.charCodeAt(i), 0x01000193);
+    hash = (hash | 1) >>> 0;
+    const slot = (hash ^ (hash >>> 16)) & (this.#seen.length - 1);
+    if (this.#seen[slot] === hash) return true;
+    this.#seen[slot] = hash;
+    return false;
+  }
+}

@@ -1,8 +1,11 @@
 // Eve's response bodies, written as JSON text from per-ticket fragments so that
 // a page costs string joins, not object building and stringifying.
-import { etagAt, ticketHead, type Dataset, type Field } from './dataset.ts';
+import { etagAt, idAt, ticketHead, type Dataset, type Field } from './dataset.ts';
 import { formatHttpDate } from './dates.ts';
 import { DEFAULT_MAX_RESULTS, type ListQuery } from './query.ts';
+
+/** Stated in full, so a body sent as text and the same body sent as bytes get the same header. */
+export const JSON_CONTENT_TYPE = 'application/json; charset=utf-8';
 
 export const HOME_BODY = '{"_links":{"child":[{"href":"tickets","title":"tickets"}]}}';
 
@@ -15,33 +18,43 @@ function escapeQueryValue(text: string): string {
   return text.replace(NOT_IN_QUERY, encodeURIComponent);
 }
 
-/** Eve's querydef(): the query string of a link to `page` of the same listing. */
-export function linkQuery(query: ListQuery, page: number): string {
-  const parts: string[] = [];
-  if (query.maxResults !== DEFAULT_MAX_RESULTS) parts.push(`max_results=${query.maxResults}`);
-  if (query.whereText !== undefined) parts.push(`where=${escapeQueryValue(query.whereText)}`);
-  if (query.sortText !== undefined) parts.push(`sort=${escapeQueryValue(query.sortText)}`);
-  if (page > 1) parts.push(`page=${page}`);
-  for (const [key, value] of query.others) parts.push(`${escapeQueryValue(key)}=${escapeQueryValue(value)}`);
-  return parts.length ? `?${parts.join('&')}` : '';
+/**
+ * Eve's querydef(): the query string of a link to a page of the same listing.
+ * Escaping is done once for all of a response's links.
+ */
+export function linkQuery(query: ListQuery): (page: number) => string {
+  const before: string[] = [];
+  if (query.maxResults !== DEFAULT_MAX_RESULTS) before.push(`max_results=${query.maxResults}`);
+  if (query.whereText !== undefined) before.push(`where=${escapeQueryValue(query.whereText)}`);
+  if (query.sortText !== undefined) before.push(`sort=${escapeQueryValue(query.sortText)}`);
+  const after = query.others.map(([key, value]) => `${escapeQueryValue(key)}=${escapeQueryValue(value)}`);
+  return (page) => {
+    const parts = page > 1 ? [...before, `page=${page}`, ...after] : [...before, ...after];
+    return parts.length ? `?${parts.join('&')}` : '';
+  };
 }
 
 const link = (title: string, href: string) => `{"title":${JSON.stringify(title)},"href":${JSON.stringify(href)}}`;
 
 export function collectionLinks(query: ListQuery, total: number): string {
   const { page, maxResults } = query;
-  let links = `"parent":${link('home', '/')},"self":${link('tickets', total > 0 ? `tickets${linkQuery(query, page)}` : 'tickets')}`;
+  const href = linkQuery(query);
+  let links = `"parent":${link('home', '/')},"self":${link('tickets', total > 0 ? `tickets${href(page)}` : 'tickets')}`;
   if (total > 0) {
     if (page * maxResults < total) {
-      links += `,"next":${link('next page', `tickets${linkQuery(query, page + 1)}`)}`;
-      links += `,"last":${link('last page', `tickets${linkQuery(query, Math.ceil(total / maxResults))}`)}`;
+      links += `,"next":${link('next page', `tickets${href(page + 1)}`)}`;
+      links += `,"last":${link('last page', `tickets${href(Math.ceil(total / maxResults))}`)}`;
     }
-    if (page > 1) links += `,"prev":${link('previous page', `tickets${linkQuery(query, page - 1)}`)}`;
+    if (page > 1) links += `,"prev":${link('previous page', `tickets${href(page - 1)}`)}`;
   }
   return `{${links}}`;
 }
 
-/** Builds and remembers the JSON text of each ticket's served fields. */
+const listedLinks = (id: string) => `,"_links":{"self":{"title":"Ticket","href":"tickets/${id}"}}}`;
+// Ids are all 36 characters, so every listed ticket ends in a suffix of this length.
+const LISTED_LINKS_LENGTH = listedLinks('0'.repeat(36)).length;
+
+/** Builds and remembers the JSON text of each ticket as a collection lists it. */
 export class Fragments {
   readonly #memo: (string | undefined)[] | undefined;
 
@@ -54,32 +67,38 @@ export class Fragments {
     this.#memo = data.count <= memoLimit ? new Array<string | undefined>(data.count) : undefined;
   }
 
-  /** The ticket's members up to and including `_etag`, without the closing brace. */
-  fields(index: number): string {
+  /** The ticket with `_links` holding only `self`, as in `_items`. */
+  listed(index: number): string {
     const memo = this.#memo;
     if (memo) return (memo[index] ??= this.#build(index));
     return this.#build(index);
   }
 
-  #build(index: number): string {
-    const d = this.data;
-    return `${ticketHead(d, index)},"_etag":"${etagAt(d, index)}"`;
+  /** The ticket's members up to and including `_etag`, without the closing brace. */
+  fields(index: number): string {
+    return this.listed(index).slice(0, -LISTED_LINKS_LENGTH);
   }
 
-  /** A projected ticket: only the chosen fields, in Eve's order. */
+  #build(index: number): string {
+    const d = this.data;
+    return `${ticketHead(d, index)},"_etag":"${etagAt(d, index)}"${listedLinks(idAt(d, index))}`;
+  }
+
+  /** A projected ticket as a collection lists it: only the chosen fields, in Eve's order. */
   projected(index: number, fields: readonly Field[]): string {
+    return `${this.projectedFields(index, fields)}${listedLinks(idAt(this.data, index))}`;
+  }
+
+  /** The chosen fields of a ticket, in Eve's order, without the closing brace. */
+  projectedFields(index: number, fields: readonly Field[]): string {
     const full = JSON.parse(`${this.fields(index)}}`) as Record<Field, string>;
     return `{${fields.map((f) => `${JSON.stringify(f)}:${JSON.stringify(full[f])}`).join(',')}`;
   }
 }
 
-export function itemInCollection(fields: string, id: string): string {
-  return `${fields},"_links":{"self":{"title":"Ticket","href":"tickets/${id}"}}}`;
-}
-
 export function itemBody(fields: string, id: string, query: ListQuery): string {
   return `${fields},"_links":{"self":{"title":"Ticket","href":"tickets/${id}"},`
-    + `"parent":${link('home', '/')},"collection":${link('tickets', `tickets${linkQuery(query, query.page)}`)}}}`;
+    + `"parent":${link('home', '/')},"collection":${link('tickets', `tickets${linkQuery(query)(query.page)}`)}}}`;
 }
 
 export function collectionBody(items: string[], query: ListQuery, total: number): string {

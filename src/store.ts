@@ -1,12 +1,13 @@
 // Answers Eve's reads from the dataset: the hot path, with no web framework in
 // it, so it is tested and benchmarked on its own. Everything a response depends
-// on is in its URL, so whole bodies are cached by URL; filtered and sorted index
-// lists are cached by their normalized query, and sort orders are computed once.
+// on is in its URL, so whole bodies are cached by URL (from a URL's second
+// request on); filtered and sorted index lists are cached by their normalized
+// query, and sort orders are computed once.
 import { createHash } from 'node:crypto';
 import { columnOf, etagAt, findById, idAt, type Dataset } from './dataset.ts';
-import { LruCache } from './lru.ts';
+import { Doorkeeper, LruCache } from './lru.ts';
 import { parseListQuery, type SortKey } from './query.ts';
-import { collectionBody, Fragments, itemBody, itemInCollection, lastModified, prettify } from './serialize.ts';
+import { collectionBody, Fragments, itemBody, lastModified, prettify } from './serialize.ts';
 import { compareCodePoints } from './strings.ts';
 import { compileWhere, type Where } from './where.ts';
 
@@ -16,7 +17,12 @@ export const ITEM_PATH = '/tickets/:_id';
 
 export interface Representation {
   path: typeof COLLECTION_PATH | typeof ITEM_PATH;
-  body: Buffer;
+  /**
+   * Text while the answer is one-off; bytes once it is cached and sent again
+   * and again. A one-off 10 KB Buffer costs more in garbage collection (its
+   * memory lives outside the heap) than writing the text costs.
+   */
+  body: string | Buffer;
   /** Quoted, ready for the ETag header. */
   etag: string;
   lastModified: string | undefined;
@@ -56,11 +62,12 @@ export class Store {
   readonly #responses: LruCache<Representation>;
   readonly #matches: LruCache<Uint32Array>;
   readonly #ranks = new Map<string, Ranks>();
+  readonly #doorkeeper = new Doorkeeper();
   #datasetOrder: Uint32Array | undefined;
 
   constructor(readonly data: Dataset, options: StoreOptions = {}) {
     this.fragments = new Fragments(data, options.fragmentMemoLimit ?? 200_000);
-    this.#responses = new LruCache(options.responseCacheBytes ?? 16 * 1024 * 1024, (r) => r.body.length + 150);
+    this.#responses = new LruCache(options.responseCacheBytes ?? 16 * 1024 * 1024, (r) => Buffer.byteLength(r.body) + 150);
     // Room for a few full orders of the dataset (4 bytes a ticket) besides the filters.
     this.#matches = new LruCache(options.matchCacheBytes ?? Math.max(8 * 1024 * 1024, data.count * 16), (m) => m.byteLength);
   }
@@ -91,20 +98,18 @@ export class Store {
     const page = matches.subarray(Math.min(start, matches.length), Math.min(start + query.maxResults, matches.length));
     const items: string[] = [];
     for (const i of page) {
-      const fields = query.projection ? this.fragments.projected(i, query.projection) : this.fragments.fields(i);
-      items.push(itemInCollection(fields, idAt(this.data, i)));
+      items.push(query.projection ? this.fragments.projected(i, query.projection) : this.fragments.listed(i));
     }
     let text = collectionBody(items, query, matches.length);
     if (query.pretty) text = prettify(text);
-    const body = Buffer.from(text);
     const rep: Representation = {
       path: COLLECTION_PATH,
-      body,
-      etag: `"${createHash('sha1').update(body).digest('hex')}"`,
+      body: text,
+      etag: `"${createHash('sha1').update(text).digest('hex')}"`,
       lastModified: lastModified(this.data, page),
       total: matches.length,
     };
-    this.#responses.set(key, rep);
+    this.#remember(key, rep);
     return rep;
   }
 
@@ -116,18 +121,25 @@ export class Store {
     const index = UUID.test(id) ? findById(this.data, id) : -1;
     if (index < 0) return undefined;
     const query = parseListQuery(queryString);
-    const fields = query.projection ? this.fragments.projected(index, query.projection) : this.fragments.fields(index);
+    const fields = query.projection ? this.fragments.projectedFields(index, query.projection) : this.fragments.fields(index);
     let text = itemBody(fields, id, query);
     if (query.pretty) text = prettify(text);
     const rep: Representation = {
       path: ITEM_PATH,
-      body: Buffer.from(text),
+      body: text,
       etag: `"${etagAt(this.data, index)}"`,
       lastModified: lastModified(this.data, [index]),
       modified: this.data.updated[index]!,
     };
-    this.#responses.set(key, rep);
+    this.#remember(key, rep);
     return rep;
+  }
+
+  /** An answer is cached from the second time its URL is asked for. */
+  #remember(key: string, rep: Representation): void {
+    if (!this.#doorkeeper.admit(key)) return;
+    rep.body = Buffer.from(rep.body);
+    this.#responses.set(key, rep);
   }
 
   /** Indexes of the matching tickets, in the requested order. */
@@ -143,7 +155,7 @@ export class Store {
     const hits: number[] = [];
     for (const i of ordered) if (predicate(i)) hits.push(i);
     const result = Uint32Array.from(hits);
-    this.#matches.set(cacheKey, result);
+    if (this.#doorkeeper.admit(cacheKey)) this.#matches.set(cacheKey, result);
     return result;
   }
 

@@ -22,8 +22,13 @@ t.test('only cache hits of GET and HEAD on the Eve paths take the fast path', as
   const lifecycle = new Lifecycle();
   const fast = createFastPath({ store, version: 'v2', lifecycle, metrics: new Metrics('v2', 'upper-case'), maxUrlLength: 100 });
   const id = JSON.parse(store.collection('').body.toString())._items[0]._id;
-  store.collection('max_results=3');
-  store.item(id, '');
+  // An answer is cached the second time it is asked for.
+  for (const round of [1, 2]) {
+    store.collection('');
+    store.collection('max_results=3');
+    store.item(id, '');
+    if (round === 1) t.equal(store.cached('/tickets?max_results=3'), undefined, 'not cached on first sight');
+  }
   let fallbacks = 0;
   const server = createServer((req, res) => {
     if (fast(req, res)) return;
@@ -66,17 +71,19 @@ t.test('a served answer is the same bytes whether Fastify or the fast path sends
   };
   for (const url of urls) {
     for (const method of ['GET', 'HEAD']) {
+      // Fastify answers twice (the store caches an answer on its second request), then the fast path.
       const first = comparable(await rawRequest(base + url, { method }));
-      const second = comparable(await rawRequest(base + url, { method }));
+      await rawRequest(base + url, { method });
+      const third = comparable(await rawRequest(base + url, { method }));
       t.equal(first.status, 200, `${method} ${url}`);
-      t.same(second, first, `${method} ${url}`);
-      t.same(Object.keys(second.headers), Object.keys(first.headers), 'same header order');
+      t.same(third, first, `${method} ${url}`);
+      t.same(Object.keys(third.headers), Object.keys(first.headers), 'same header order');
       const conditional = { 'if-none-match': first.headers.etag as string };
       t.same(comparable(await rawRequest(base + url, { method, headers: conditional })).status, 304);
     }
   }
   const metrics = (await rawRequest(`${base}/metrics`)).body.toString();
   const served = metrics.match(/^ecadraft_http_requests_total\{route="\/tickets",method="GET",status_code="200",version="v1"\} (\d+)$/m);
-  // Four collection URLs fetched twice each (once by Fastify, once by the fast path), plus the first inject.
-  t.equal(Number(served?.[1]), 9, 'fast-path answers are counted in the metrics too');
+  // Four collection URLs fetched three times each by GET (the last by the fast path), plus the first inject.
+  t.equal(Number(served?.[1]), 13, 'fast-path answers are counted in the metrics too');
 });

@@ -1,5 +1,5 @@
 import t from 'tap';
-import { LruCache } from '../src/lru.ts';
+import { Doorkeeper, LruCache } from '../src/lru.ts';
 
 // Weights are the value plus the key's characters and a fixed overhead per entry.
 const entry = (key: string, value: string) => value.length + key.length * 2 + 160;
@@ -55,4 +55,14 @@ t.test('stays consistent through many hits and evictions', async (t) => {
     }
     if (cache.size !== model.length) t.fail(`size ${cache.size} != ${model.length}`);
   }
+});
+
+t.test('the doorkeeper admits a key on its second sighting', async (t) => {
+  const door = new Doorkeeper(1 << 10);
+  t.notOk(door.admit('/tickets?where=a'), 'first sighting');
+  t.ok(door.admit('/tickets?where=a'), 'second sighting');
+  t.ok(door.admit('/tickets?where=a'), 'and after');
+  let admittedOnce = 0;
+  for (let i = 0; i < 500; i++) if (door.admit(`/tickets?n=${i}`)) admittedOnce++;
+  t.ok(admittedOnce < 5, `one-off keys are not admitted (${admittedOnce} collisions of 500)`);
 });

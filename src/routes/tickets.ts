@@ -5,12 +5,11 @@ import { isNotModified } from '../conditional.ts';
 import { INTERNAL_ERROR_MESSAGE } from '../errors.ts';
 import type { Faults } from '../faults.ts';
 import { notFound, sendError } from '../http-errors.ts';
-import { HOME_BODY } from '../serialize.ts';
+import { HOME_BODY, JSON_CONTENT_TYPE } from '../serialize.ts';
 import { COLLECTION_PATH, ITEM_PATH, validatorHeaders, type Representation, type Store } from '../store.ts';
 import { collectionSchema, errorResponses, listQuerySchema } from '../schemas.ts';
 
 export const EVE_ALLOW = 'GET, HEAD, OPTIONS';
-const JSON_TYPE = 'application/json';
 const ID_PATTERN = '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$';
 
 function queryString(url: string): string {
@@ -22,7 +21,7 @@ function send(request: FastifyRequest, reply: FastifyReply, rep: Representation)
   for (const [name, value] of validatorHeaders(rep)) reply.header(name, value);
   const { 'if-none-match': ifNoneMatch, 'if-modified-since': ifModifiedSince } = request.headers;
   if (isNotModified(ifNoneMatch, ifModifiedSince, rep)) return reply.code(304).send();
-  return reply.header('content-type', JSON_TYPE).send(rep.body);
+  return reply.header('content-type', JSON_CONTENT_TYPE).send(rep.body);
 }
 
 function options(_request: FastifyRequest, reply: FastifyReply): FastifyReply {
@@ -53,7 +52,7 @@ export function ticketRoutes(app: FastifyInstance, store: Store, faults: Faults)
   };
 
   withOptions('/', { summary: 'Home: links to the resources', tags: ['eve'] }, (_request, reply) =>
-    reply.header('content-type', JSON_TYPE).send(home));
+    reply.header('content-type', JSON_CONTENT_TYPE).send(home));
 
   withOptions(COLLECTION_PATH, {
     summary: 'A page of tickets',
