@@ -1,5 +1,6 @@
 // Composes the modules into a Fastify instance that tests build without listening.
 import { createServer, type IncomingMessage, type RequestListener } from 'node:http';
+import type { Socket } from 'node:net';
 import Fastify, { LogController, type FastifyInstance, type FastifyReply, type FastifyServerOptions } from 'fastify';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
@@ -8,7 +9,8 @@ import { generateDataset, type Dataset } from './dataset.ts';
 import { createFastPath, type FastPath } from './fastpath.ts';
 import { Faults } from './faults.ts';
 import { FORMATTERS } from './format.ts';
-import { clientErrorHandler, handleError, methodNotAllowed, notFound, sendError } from './http-errors.ts';
+import { METHOD_NOT_ALLOWED_MESSAGE, NOT_FOUND_MESSAGE } from './errors.ts';
+import { clientErrorHandler, handleError, methodNotAllowed, notFound, sendError, writeRawError } from './http-errors.ts';
 import { Lifecycle } from './lifecycle.ts';
 import { Metrics } from './metrics.ts';
 import { opsRoutes, RELEASE } from './routes/ops.ts';
@@ -198,6 +200,13 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
 
   ticketRoutes(app, store, faults);
   opsRoutes(app, { version, ticketCount: data.count, seed: config.seed, lifecycle, metrics });
+  // Node hands CONNECT to a 'connect' listener, never to a request handler,
+  // and drops the connection unanswered when there is none.
+  app.server.on('connect', (request: IncomingMessage, socket: Socket) => {
+    const allow = allowed((request.url ?? '').split('?')[0]!);
+    if (allow) writeRawError(socket, version, 405, METHOD_NOT_ALLOWED_MESSAGE, `Allow: ${allow}\r\n`);
+    else writeRawError(socket, version, 404, NOT_FOUND_MESSAGE);
+  });
   await app.ready();
   return app;
 }

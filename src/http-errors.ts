@@ -46,10 +46,15 @@ export function clientErrorHandler(version: string, maxUrlLength: number) {
     } else if (error.code === 'ERR_HTTP_REQUEST_TIMEOUT' || error.code === 'HPE_HEADERS_TIMEOUT') {
       code = 408;
     }
-    const body = errorBody(code, STATUS_CODES[code] ?? 'Bad Request');
-    socket.end(
-      `HTTP/1.1 ${code} ${STATUS_CODES[code]}\r\nContent-Type: ${JSON_CONTENT_TYPE}\r\n`
-      + `Content-Length: ${Buffer.byteLength(body)}\r\nx-ecadraft-version: ${version}\r\nConnection: close\r\n\r\n${body}`,
-    );
+    writeRawError(socket, version, code, STATUS_CODES[code] ?? 'Bad Request');
   };
+}
+
+/** An Eve error written straight to a socket that no framework serves, then closed. */
+export function writeRawError(socket: Socket, version: string, code: number, message: string, headers = ''): void {
+  const body = errorBody(code, message);
+  socket.end(
+    `HTTP/1.1 ${code} ${STATUS_CODES[code]}\r\nContent-Type: ${JSON_CONTENT_TYPE}\r\n${headers}`
+    + `Content-Length: ${Buffer.byteLength(body)}\r\nx-ecadraft-version: ${version}\r\nConnection: close\r\n\r\n${body}`,
+  );
 }

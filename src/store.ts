@@ -121,6 +121,8 @@ export class Store {
     const index = UUID.test(id) ? findById(this.data, id) : -1;
     if (index < 0) return undefined;
     const query = parseListQuery(queryString);
+    // An item ignores `where`, but a bad one is refused exactly as on the collection.
+    if (query.where) compileWhere(this.data, query.where);
     const fields = query.projection ? this.fragments.projectedFields(index, query.projection) : this.fragments.fields(index);
     let text = itemBody(fields, id, query);
     if (query.pretty) text = prettify(text);

@@ -345,7 +345,10 @@ for (const version of VERSIONS) {
         ['projection=nope', /^Unable to parse `projection`/],
         ['embedded=1', /^Unable to parse `embedded`/],
       ];
+      cases.push([`where=${q('{"status": {"$in": {}}}')}`, /\$in needs an array/]);
       for (const [query, message] of cases) {
+        const item = await get(app, `/tickets/${all[0]._id}?${query}`);
+        t.equal(item.statusCode, 400, `the item refuses it too: ${query}`);
         const res = await get(app, `/tickets?${query}`);
         t.equal(res.statusCode, 400, query);
         t.same(Object.keys(res.json()), ['_status', '_error'], query);
