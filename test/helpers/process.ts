@@ -344,6 +344,8 @@ export class RawConnection {
   readonly socket: net.Socket;
   #received = Buffer.alloc(0);
   #closed = false;
+  #peerEnded = false;
+  #error: NodeJS.ErrnoException | undefined;
   readonly #waiters = new Set<() => void>();
   readonly connected: Promise<void>;
   readonly closed: Promise<void>;
@@ -362,7 +364,12 @@ export class RawConnection {
       });
     });
     // A reset by the server is an outcome the tests look at, not a crash.
-    this.socket.on('error', () => {});
+    this.socket.on('error', (error: NodeJS.ErrnoException) => {
+      this.#error ??= error;
+    });
+    this.socket.once('end', () => {
+      this.#peerEnded = true;
+    });
     this.socket.on('data', (chunk: Buffer) => {
       this.#received = Buffer.concat([this.#received, chunk]);
       this.#notify();
@@ -379,6 +386,16 @@ export class RawConnection {
 
   get isClosed(): boolean {
     return this.#closed;
+  }
+
+  /** Whether the server closed its side cleanly (a FIN), rather than resetting or never closing. */
+  get peerEnded(): boolean {
+    return this.#peerEnded;
+  }
+
+  /** The first socket error, e.g. ECONNRESET when the server reset the connection. */
+  get error(): NodeJS.ErrnoException | undefined {
+    return this.#error;
   }
 
   write(data: string | Buffer): void {
