@@ -6,15 +6,15 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import fc from 'fast-check';
-import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
+import type { FastifyInstance } from 'fastify';
 import t from 'tap';
 import { buildApp } from '../src/app.ts';
 import { loadConfig } from '../src/config.ts';
-import { openRaw, rawExchange, ROOT, type RawResponse } from './helpers/process.ts';
+import {
+  carriesLeakMarker, fromInject, fromRaw, lenientDecode, METHOD_NOT_ALLOWED, NOT_FOUND, problems, type Answer,
+} from './helpers/answers.ts';
+import { openRaw, rawExchange } from './helpers/process.ts';
 
-// api.md's words, copied rather than imported: the test holds the contract, not the code.
-const NOT_FOUND = 'The requested URL was not found on the server. If you entered the URL manually please check your spelling and try again.';
-const METHOD_NOT_ALLOWED = 'The method is not allowed for the requested URL.';
 const EVE_ALLOW = 'GET, HEAD, OPTIONS';
 const URL_LIMIT = 16 * 1024;
 
@@ -47,91 +47,7 @@ const prototypeSnapshot = {
 };
 
 // ---------------------------------------------------------------------------
-// What every answer must satisfy
-
-/** A stack frame as V8 prints it, raw or JSON-escaped. */
-const STACK_FRAME = /(?:^|\n|\\n)\s*at\s|\((?:file|node):|:\d+:\d+\)/;
-const LEAKS: [string, RegExp][] = [
-  ['a stack frame', STACK_FRAME],
-  ['a file path', /\/work\/|node_modules|src\/|file:\/\//],
-  ['an error class name', /Error:/],
-];
-
-/** Input that already contains a marker would be echoed back (in links, in messages) and prove nothing. */
-function carriesLeakMarker(text: string): boolean {
-  const decoded = lenientDecode(text);
-  return [text, decoded].some((s) => s.includes(ROOT) || /error:/i.test(s) || LEAKS.some(([, re]) => re.test(s)));
-}
-
-function lenientDecode(text: string): string {
-  const bytes: number[] = [];
-  for (let i = 0; i < text.length; i++) {
-    const hex = text.slice(i + 1, i + 3);
-    if (text[i] === '%' && /^[0-9a-fA-F]{2}$/.test(hex)) {
-      bytes.push(parseInt(hex, 16));
-      i += 2;
-    } else {
-      bytes.push(...Buffer.from(text[i]!, 'utf8'));
-    }
-  }
-  return Buffer.from(bytes).toString('utf8').replaceAll('+', ' ');
-}
-
-interface Answer {
-  status: number;
-  headers: Record<string, string | string[] | number | undefined>;
-  body: string;
-}
-
-/** Everything wrong with one answer, as readable sentences; empty when it is fine. */
-function problems(answer: Answer, version: Version, method: string): string[] {
-  const found: string[] = [];
-  const { status, headers, body } = answer;
-  if (status >= 500) found.push(`status ${status}`);
-  if (headers['x-ecadraft-version'] !== version) found.push(`x-ecadraft-version is ${String(headers['x-ecadraft-version'])}`);
-  for (const [what, re] of LEAKS) if (re.test(body)) found.push(`body carries ${what}`);
-  if (body.includes(ROOT)) found.push('body carries the checkout path');
-  if (method === 'HEAD') {
-    if (body !== '') found.push('HEAD answer has a body');
-    return found;
-  }
-  const type = String(headers['content-type'] ?? '');
-  if (status >= 400) {
-    const shape = eveErrorProblem(status, body);
-    if (shape) found.push(shape);
-    if (!type.startsWith('application/json')) found.push(`error content-type ${type}`);
-    if (status === 405 && !String(headers.allow ?? '').includes('GET')) found.push(`405 with Allow ${String(headers.allow)}`);
-  } else if (type.startsWith('application/json') && status !== 304 && status !== 204) {
-    try {
-      JSON.parse(body);
-    } catch {
-      found.push('JSON content-type but the body is not JSON');
-    }
-  }
-  return found;
-}
-
-/** Eve's error body exactly: two keys, two inner keys, the status as code, a message; Eve's wording for 404/405. */
-function eveErrorProblem(status: number, body: string): string | undefined {
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(body);
-  } catch {
-    return `error body is not JSON: ${body.slice(0, 100)}`;
-  }
-  const error = (parsed as { _error?: unknown })._error as Record<string, unknown> | undefined;
-  const ok = typeof parsed === 'object' && parsed !== null
-    && JSON.stringify(Object.keys(parsed)) === '["_status","_error"]'
-    && (parsed as { _status: unknown })._status === 'ERR'
-    && typeof error === 'object' && error !== null
-    && JSON.stringify(Object.keys(error)) === '["code","message"]'
-    && error.code === status
-    && typeof error.message === 'string' && error.message.trim() !== '';
-  if (!ok) return `not Eve's error shape for ${status}: ${body.slice(0, 200)}`;
-  if (status === 404 && error.message !== NOT_FOUND) return `404 message ${JSON.stringify(error.message)}`;
-  if (status === 405 && error.message !== METHOD_NOT_ALLOWED) return `405 message ${JSON.stringify(error.message)}`;
-  return undefined;
-}
+// What every answer must satisfy: problems() in helpers/answers.ts, shared with campaign.test.ts.
 
 /**
  * Whether light-my-request can carry this URL: it parses it with WHATWG URL
@@ -145,14 +61,6 @@ function injectable(url: string): boolean {
   } catch {
     return false;
   }
-}
-
-function fromInject(response: LightMyRequestResponse): Answer {
-  return { status: response.statusCode, headers: response.headers, body: response.body };
-}
-
-function fromRaw(response: RawResponse): Answer {
-  return response;
 }
 
 /**
