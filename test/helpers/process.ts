@@ -83,6 +83,40 @@ export function childEnv(env: Env = {}): Env {
   return { ...base, HOST, PORT: '0', ...env };
 }
 
+/**
+ * Resolves with the first value `probe` returns other than undefined, probing
+ * again whenever the owner runs its waiters (on output, data or close); a
+ * probe that throws rejects, and so does the timeout.
+ */
+function waitOn<T>(waiters: Set<() => void>, probe: () => T | undefined, timeoutMs: number, timeoutMessage: () => string): Promise<T> {
+  return new Promise((resolve, reject) => {
+    const check = () => {
+      let value: T | undefined;
+      try {
+        value = probe();
+      } catch (error) {
+        finish();
+        reject(error as Error);
+        return;
+      }
+      if (value !== undefined) {
+        finish();
+        resolve(value);
+      }
+    };
+    const timer = setTimeout(() => {
+      finish();
+      reject(new Error(timeoutMessage()));
+    }, timeoutMs);
+    const finish = () => {
+      clearTimeout(timer);
+      waiters.delete(check);
+    };
+    waiters.add(check);
+    check();
+  });
+}
+
 export class ServerProcess {
   readonly child: ChildProcess;
   readonly exited: Promise<Exit>;
@@ -163,33 +197,9 @@ export class ServerProcess {
    * re-checking whenever the process prints or exits; rejects after timeoutMs.
    */
   waitFor<T>(what: string, probe: () => T | undefined, timeoutMs: number): Promise<T> {
-    return new Promise((resolve, reject) => {
-      const check = () => {
-        let value: T | undefined;
-        try {
-          value = probe();
-        } catch (error) {
-          finish();
-          reject(error as Error);
-          return;
-        }
-        if (value !== undefined) {
-          finish();
-          resolve(value);
-        }
-      };
-      const timer = setTimeout(() => {
-        finish();
-        reject(new Error(`timed out after ${timeoutMs} ms waiting for ${what}\n${this.output()}`));
-      }, timeoutMs);
-      const finish = () => {
-        clearTimeout(timer);
-        this.#waiters.delete(check);
-      };
-      this.#waiters.add(check);
-      check();
-    });
+    return waitOn(this.#waiters, probe, timeoutMs, () => `timed out after ${timeoutMs} ms waiting for ${what}\n${this.output()}`);
   }
+
 
   /** The first JSON log line whose `msg` is `msg` (and that passes `match`). */
   waitForLog(msg: string, timeoutMs: number, match: (line: Record<string, unknown>) => boolean = () => true) {
@@ -404,30 +414,19 @@ export class RawConnection {
 
   /** The next complete response (Content-Length framed), removed from the buffer; `bodiless` for HEAD. */
   readResponse(timeoutMs = 5000, bodiless = false): Promise<RawResponse> {
-    return new Promise((resolve, reject) => {
-      const check = () => {
-        const parsed = parseRawResponse(this.#received, this.#closed, bodiless);
-        if (parsed) {
-          this.#received = this.#received.subarray(parsed.length);
-          finish();
-          resolve(parsed.response);
-        } else if (this.#closed) {
-          finish();
-          reject(new Error(`connection closed before a complete response; received ${JSON.stringify(this.received)}`));
-        }
-      };
-      const timer = setTimeout(() => {
-        finish();
-        reject(new Error(`no complete response within ${timeoutMs} ms; received ${JSON.stringify(this.received.slice(0, 300))}`));
-      }, timeoutMs);
-      const finish = () => {
-        clearTimeout(timer);
-        this.#waiters.delete(check);
-      };
-      this.#waiters.add(check);
-      check();
-    });
+    const probe = () => {
+      const parsed = parseRawResponse(this.#received, this.#closed, bodiless);
+      if (parsed) {
+        this.#received = this.#received.subarray(parsed.length);
+        return parsed.response;
+      }
+      if (this.#closed) throw new Error(`connection closed before a complete response; received ${JSON.stringify(this.received)}`);
+      return undefined;
+    };
+    return waitOn(this.#waiters, probe, timeoutMs,
+      () => `no complete response within ${timeoutMs} ms; received ${JSON.stringify(this.received.slice(0, 300))}`);
   }
+
 
   /** Resolves when the peer closes the connection; rejects after timeoutMs. */
   waitClosed(timeoutMs: number): Promise<void> {
