@@ -11,7 +11,6 @@ export const STATUSES = ['Open', 'Pending', 'In Progress', 'Resolved', 'Closed']
 /** The served fields of a ticket, in Eve's key order (`_links` is added by the serializer). */
 export const FIELDS = ['customer', 'status', 'product', '_id', '_updated', '_created', '_etag'] as const;
 export type Field = (typeof FIELDS)[number];
-export const DATE_FIELDS: ReadonlySet<string> = new Set<Field>(['_updated', '_created']);
 
 // The dates hang off a fixed reference, never the wall clock, so every process
 // with the same seed serves the same bytes.
