@@ -6,7 +6,7 @@ import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { Config } from './config.ts';
 import { generateDataset, type Dataset } from './dataset.ts';
-import { createFastPath, type FastPath } from './fastpath.ts';
+import { createFastPath, hasRequestBody, type FastPath } from './fastpath.ts';
 import { Faults } from './faults.ts';
 import { FORMATTERS } from './format.ts';
 import { METHOD_NOT_ALLOWED_MESSAGE, NOT_FOUND_MESSAGE } from './errors.ts';
@@ -16,7 +16,7 @@ import { Metrics } from './metrics.ts';
 import { opsRoutes, RELEASE } from './routes/ops.ts';
 import { ticketRoutes } from './routes/tickets.ts';
 import { errorSchema, ticketSchema } from './schemas.ts';
-import { Store, type StoreOptions } from './store.ts';
+import { splitTarget, Store, type StoreOptions } from './store.ts';
 
 /** Longer request targets get a 414; Node's header limit below leaves room for them. */
 export const MAX_URL_LENGTH = 16 * 1024;
@@ -151,24 +151,21 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
       sendError(reply, 414, `The request URL is longer than ${MAX_URL_LENGTH} characters.`);
       return;
     }
-    const length = Number(request.headers['content-length'] ?? 0);
-    const chunked = request.headers['transfer-encoding'] !== undefined;
     // Answering before a body is read, the connection must close, or Node would read it all to reach the next request.
-    if (length > 0 || chunked) reply.header('connection', 'close');
+    if (hasRequestBody(request.headers)) reply.header('connection', 'close');
     // Answered here, before any body is read: a wrong route never reads one.
     if (request.is404) {
-      const q = request.url.indexOf('?');
-      const allow = allowed(q < 0 ? request.url : request.url.slice(0, q));
+      const allow = allowed(splitTarget(request.url).path);
       if (allow) methodNotAllowed(reply, allow);
       else notFound(reply);
       return;
     }
-    if (length > BODY_LIMIT) {
+    if (Number(request.headers['content-length'] ?? 0) > BODY_LIMIT) {
       bodyTooLarge(reply);
       return;
     }
     // Fastify reads no body on GET; a chunked one of unknown size is counted as it arrives.
-    if (chunked) limitChunkedBody(request.raw, reply, done);
+    if (request.headers['transfer-encoding'] !== undefined) limitChunkedBody(request.raw, reply, done);
     else done();
   });
   app.addHook('onResponse', (request, reply, done) => {
@@ -203,7 +200,7 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
   // Node hands CONNECT to a 'connect' listener, never to a request handler,
   // and drops the connection unanswered when there is none.
   app.server.on('connect', (request: IncomingMessage, socket: Socket) => {
-    const allow = allowed((request.url ?? '').split('?')[0]!);
+    const allow = allowed(splitTarget(request.url ?? '').path);
     if (allow) writeRawError(socket, version, 405, METHOD_NOT_ALLOWED_MESSAGE, `Allow: ${allow}\r\n`);
     else writeRawError(socket, version, 404, NOT_FOUND_MESSAGE);
   });

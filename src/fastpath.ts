@@ -2,12 +2,17 @@
 // a cache hit costs a map lookup, a validator check and one write, so a load
 // test measures the mesh, not us. Everything else (first requests, errors,
 // other routes) goes through Fastify, which fills the same cache.
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
 import { isNotModified } from './conditional.ts';
 import { JSON_CONTENT_TYPE } from './serialize.ts';
 import type { Metrics } from './metrics.ts';
 import type { Lifecycle } from './lifecycle.ts';
 import { validatorHeaders, type Representation, type Store } from './store.ts';
+
+/** Whether a request carries a body, announced by length or sent in chunks. */
+export function hasRequestBody(headers: IncomingHttpHeaders): boolean {
+  return Number(headers['content-length'] ?? 0) > 0 || headers['transfer-encoding'] !== undefined;
+}
 
 export type FastPath = (request: IncomingMessage, response: ServerResponse) => boolean;
 
@@ -39,8 +44,7 @@ export function createFastPath({ store, version, lifecycle, metrics, maxUrlLengt
     const { method, url = '' } = request;
     if ((method !== 'GET' && method !== 'HEAD') || url.length > maxUrlLength) return false;
     // A request with a body needs the body limit that Fastify's hooks apply.
-    if (request.headers['content-length'] !== undefined && request.headers['content-length'] !== '0') return false;
-    if (request.headers['transfer-encoding'] !== undefined) return false;
+    if (hasRequestBody(request.headers)) return false;
     const rep = store.cached(url);
     if (!rep) return false;
     const start = performance.now();

@@ -50,7 +50,8 @@ export function collectionLinks(query: ListQuery, total: number): string {
   return `{${links}}`;
 }
 
-const listedLinks = (id: string) => `,"_links":{"self":{"title":"Ticket","href":"tickets/${id}"}}}`;
+const selfLink = (id: string) => `"self":{"title":"Ticket","href":"tickets/${id}"}`;
+const listedLinks = (id: string) => `,"_links":{${selfLink(id)}}}`;
 // Ids are all 36 characters, so every listed ticket ends in a suffix of this length.
 const LISTED_LINKS_LENGTH = listedLinks('0'.repeat(36)).length;
 
@@ -97,7 +98,7 @@ export class Fragments {
 }
 
 export function itemBody(fields: string, id: string, query: ListQuery): string {
-  return `${fields},"_links":{"self":{"title":"Ticket","href":"tickets/${id}"},`
+  return `${fields},"_links":{${selfLink(id)},`
     + `"parent":${link('home', '/')},"collection":${link('tickets', `tickets${linkQuery(query)(query.page)}`)}}}`;
 }
 

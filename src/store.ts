@@ -41,7 +41,15 @@ export interface StoreOptions {
   fragmentMemoLimit?: number;
 }
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+/** A ticket id: a lowercase UUID. Anything else is no ticket. */
+export const ID_PATTERN = '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$';
+const UUID = new RegExp(ID_PATTERN);
+
+/** A request target's path and raw query string (without the `?`). */
+export function splitTarget(url: string): { path: string; queryString: string } {
+  const q = url.indexOf('?');
+  return q < 0 ? { path: url, queryString: '' } : { path: url.slice(0, q), queryString: url.slice(q + 1) };
+}
 
 /** The validator headers of an answer, sent with its 200 and its 304 alike. */
 export function validatorHeaders(rep: Representation): [string, string][] {
@@ -78,10 +86,8 @@ export class Store {
    * (`/tickets`, `/tickets/{_id}`, each with an optional trailing slash).
    */
   cached(url: string): Representation | undefined {
-    const q = url.indexOf('?');
-    let path = q < 0 ? url : url.slice(0, q);
-    const queryString = q < 0 ? '' : url.slice(q + 1);
-    if (path.endsWith('/')) path = path.slice(0, -1);
+    const { path: target, queryString } = splitTarget(url);
+    const path = target.endsWith('/') ? target.slice(0, -1) : target;
     if (path === COLLECTION_PATH) return this.#responses.get(collectionKey(queryString));
     if (path.length === ITEM_PATH_LENGTH && path.startsWith('/tickets/')) return this.#responses.get(itemKey(path.slice(9), queryString));
     return undefined;

@@ -6,16 +6,10 @@ import { INTERNAL_ERROR_MESSAGE } from '../errors.ts';
 import type { Faults } from '../faults.ts';
 import { notFound, sendError } from '../http-errors.ts';
 import { HOME_BODY, JSON_CONTENT_TYPE } from '../serialize.ts';
-import { COLLECTION_PATH, ITEM_PATH, validatorHeaders, type Representation, type Store } from '../store.ts';
+import { COLLECTION_PATH, ID_PATTERN, ITEM_PATH, splitTarget, validatorHeaders, type Representation, type Store } from '../store.ts';
 import { collectionSchema, errorResponses, listQuerySchema } from '../schemas.ts';
 
 export const EVE_ALLOW = 'GET, HEAD, OPTIONS';
-const ID_PATTERN = '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$';
-
-function queryString(url: string): string {
-  const q = url.indexOf('?');
-  return q < 0 ? '' : url.slice(q + 1);
-}
 
 function send(request: FastifyRequest, reply: FastifyReply, rep: Representation): FastifyReply {
   for (const [name, value] of validatorHeaders(rep)) reply.header(name, value);
@@ -59,7 +53,7 @@ export function ticketRoutes(app: FastifyInstance, store: Store, faults: Faults)
     tags: ['eve'],
     querystring: listQuerySchema,
     response: { 200: collectionSchema, 304: { description: 'Not modified (If-None-Match)' }, ...errorResponses },
-  }, (request, reply) => send(request, reply, store.collection(queryString(request.url))));
+  }, (request, reply) => send(request, reply, store.collection(splitTarget(request.url).queryString)));
 
   withOptions(`${ITEM_PATH}(${ID_PATTERN})`, {
     summary: 'One ticket',
@@ -69,7 +63,7 @@ export function ticketRoutes(app: FastifyInstance, store: Store, faults: Faults)
     response: { 200: { $ref: 'Ticket#' }, 304: { description: 'Not modified' }, ...errorResponses },
   }, (request, reply) => {
     const { _id } = request.params as { _id: string };
-    const rep = store.item(_id, queryString(request.url));
+    const rep = store.item(_id, splitTarget(request.url).queryString);
     return rep ? send(request, reply, rep) : notFound(reply);
   });
 }
