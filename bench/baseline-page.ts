@@ -41,8 +41,15 @@ export type PageQuery = Partial<Record<'max_results' | 'page' | 'where' | 'sort'
 export function rowOf(item: EveItem): Row {
   const t = item as unknown as Ticket;
   return {
-    customer: t.customer, status: t.status, product: t.product, _id: t._id, _updated: t._updated, _created: t._created, _etag: t._etag,
-    updatedAt: Date.parse(t._updated), createdAt: Date.parse(t._created),
+    customer: t.customer,
+    status: t.status,
+    product: t.product,
+    _id: t._id,
+    _updated: t._updated,
+    _created: t._created,
+    _etag: t._etag,
+    updatedAt: Date.parse(t._updated),
+    createdAt: Date.parse(t._created),
   };
 }
 
@@ -55,8 +62,12 @@ const valueOf = (row: Row, field: string): unknown => row[(DATES[field] ?? field
 
 type Condition = Record<string, unknown>;
 const OPERATORS: Record<string, (a: never, b: never) => boolean> = {
-  $eq: (a, b) => a === b, $ne: (a, b) => a !== b,
-  $gt: (a, b) => a > b, $gte: (a, b) => a >= b, $lt: (a, b) => a < b, $lte: (a, b) => a <= b,
+  $eq: (a, b) => a === b,
+  $ne: (a, b) => a !== b,
+  $gt: (a, b) => a > b,
+  $gte: (a, b) => a >= b,
+  $lt: (a, b) => a < b,
+  $lte: (a, b) => a <= b,
 };
 
 function filterOf(where: string): (row: Row) => boolean {
@@ -79,10 +90,13 @@ function filterOf(where: string): (row: Row) => boolean {
 }
 
 function comparatorOf(sort: string): (a: Row, b: Row) => number {
-  const keys = sort.split(',').map((part) => (part.startsWith('-') ? { field: part.slice(1), direction: -1 } : { field: part, direction: 1 }));
+  const keys = sort
+    .split(',')
+    .map((part) => (part.startsWith('-') ? { field: part.slice(1), direction: -1 } : { field: part, direction: 1 }));
   return (a, b) => {
     for (const { field, direction } of keys) {
-      const x = valueOf(a, field) as string | number, y = valueOf(b, field) as string | number;
+      const x = valueOf(a, field) as string | number,
+        y = valueOf(b, field) as string | number;
       if (x !== y) return (x < y ? -1 : 1) * direction;
     }
     return 0;
@@ -107,8 +121,13 @@ function hrefOf(query: PageQuery, maxResults: number, page: number): string {
 }
 
 export const collectionItem = (row: Row): CollectionItem => ({
-  customer: row.customer, status: row.status, product: row.product, _id: row._id,
-  _updated: row._updated, _created: row._created, _etag: row._etag,
+  customer: row.customer,
+  status: row.status,
+  product: row.product,
+  _id: row._id,
+  _updated: row._updated,
+  _created: row._created,
+  _etag: row._etag,
   _links: { self: link('Ticket', `tickets/${row._id}`) },
 });
 
@@ -119,7 +138,10 @@ export function buildPage(rows: readonly Row[], query: PageQuery): Page {
   let selected = query.where ? rows.filter(filterOf(query.where)) : rows;
   if (query.sort) selected = [...selected].sort(comparatorOf(query.sort));
   const total = selected.length;
-  const links: Page['_links'] = { parent: HOME, self: link('tickets', total > 0 ? hrefOf(query, maxResults, page) : 'tickets') };
+  const links: Page['_links'] = {
+    parent: HOME,
+    self: link('tickets', total > 0 ? hrefOf(query, maxResults, page) : 'tickets'),
+  };
   if (page * maxResults < total) {
     links.next = link('next page', hrefOf(query, maxResults, page + 1));
     links.last = link('last page', hrefOf(query, maxResults, Math.ceil(total / maxResults)));
@@ -140,18 +162,32 @@ export const buildItem = (row: Row) => ({
 
 const linkSchema = { type: 'object', properties: { title: { type: 'string' }, href: { type: 'string' } } } as const;
 const ticketProperties = {
-  customer: { type: 'string' }, status: { type: 'string' }, product: { type: 'string' }, _id: { type: 'string' },
-  _updated: { type: 'string' }, _created: { type: 'string' }, _etag: { type: 'string' },
+  customer: { type: 'string' },
+  status: { type: 'string' },
+  product: { type: 'string' },
+  _id: { type: 'string' },
+  _updated: { type: 'string' },
+  _created: { type: 'string' },
+  _etag: { type: 'string' },
 } as const;
-const linksSchema = (...names: string[]) => ({ type: 'object' as const, properties: Object.fromEntries(names.map((n) => [n, linkSchema])) });
+const linksSchema = (...names: string[]) => ({
+  type: 'object' as const,
+  properties: Object.fromEntries(names.map((n) => [n, linkSchema])),
+});
 
 export const pageSchema = {
   type: 'object',
   properties: {
-    _items: { type: 'array', items: { type: 'object', properties: { ...ticketProperties, _links: linksSchema('self') } } },
+    _items: {
+      type: 'array',
+      items: { type: 'object', properties: { ...ticketProperties, _links: linksSchema('self') } },
+    },
     // Properties are written in schema order: Eve's order.
     _links: linksSchema('parent', 'self', 'next', 'last', 'prev'),
-    _meta: { type: 'object', properties: { page: { type: 'integer' }, max_results: { type: 'integer' }, total: { type: 'integer' } } },
+    _meta: {
+      type: 'object',
+      properties: { page: { type: 'integer' }, max_results: { type: 'integer' }, total: { type: 'integer' } },
+    },
   },
 } as const;
 

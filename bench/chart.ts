@@ -20,10 +20,16 @@ function niceMax(value: number): number {
 }
 
 export function renderChart(http: HttpResults, subtitle: string): string {
-  const width = 860, height = 420;
-  const left = 64, right = 16, top = 78, bottom = 84;
-  const plotW = width - left - right, plotH = height - top - bottom;
-  const rps = (scenario: string, server: ServerName) => http.rows.find((r) => r.scenario === scenario && r.server === server);
+  const width = 860,
+    height = 420;
+  const left = 64,
+    right = 16,
+    top = 78,
+    bottom = 84;
+  const plotW = width - left - right,
+    plotH = height - top - bottom;
+  const rps = (scenario: string, server: ServerName) =>
+    http.rows.find((r) => r.scenario === scenario && r.server === server);
   const max = niceMax(Math.max(...http.rows.map((r) => r.rps ?? 0)) * 1.08);
   const y = (v: number) => top + plotH - (v / max) * plotH;
   const group = plotW / SCENARIOS.length;
@@ -38,29 +44,39 @@ export function renderChart(http: HttpResults, subtitle: string): string {
   ];
   order.forEach((server, i) => {
     const x = left + i * 270;
-    parts.push(`<rect x="${x}" y="52" width="12" height="12" fill="${COLORS[server]}"/>`,
-      `<text x="${x + 17}" y="62">${escape(LEGEND[server])}</text>`);
+    parts.push(
+      `<rect x="${x}" y="52" width="12" height="12" fill="${COLORS[server]}"/>`,
+      `<text x="${x + 17}" y="62">${escape(LEGEND[server])}</text>`,
+    );
   });
   for (let k = 0; k <= 5; k++) {
     const v = (max / 5) * k;
-    parts.push(`<line x1="${left}" x2="${width - right}" y1="${y(v)}" y2="${y(v)}" stroke="#e0e0e0"/>`,
-      `<text x="${left - 6}" y="${y(v) + 4}" text-anchor="end" fill="#555">${kilo(v)}</text>`);
+    parts.push(
+      `<line x1="${left}" x2="${width - right}" y1="${y(v)}" y2="${y(v)}" stroke="#e0e0e0"/>`,
+      `<text x="${left - 6}" y="${y(v) + 4}" text-anchor="end" fill="#555">${kilo(v)}</text>`,
+    );
   }
   SCENARIOS.forEach((scenario, s) => {
     const x0 = left + s * group + group * 0.14;
     order.forEach((server, i) => {
       const value = rps(scenario.id, server)?.rps ?? 0;
       const x = x0 + i * barW;
-      parts.push(`<rect x="${x.toFixed(1)}" y="${y(value).toFixed(1)}" width="${(barW - 3).toFixed(1)}" height="${(top + plotH - y(value)).toFixed(1)}" fill="${COLORS[server]}"/>`,
-        `<text x="${(x + (barW - 3) / 2).toFixed(1)}" y="${(y(value) - 4).toFixed(1)}" text-anchor="middle" font-size="10">${kilo(value)}</text>`);
+      parts.push(
+        `<rect x="${x.toFixed(1)}" y="${y(value).toFixed(1)}" width="${(barW - 3).toFixed(1)}" height="${(top + plotH - y(value)).toFixed(1)}" fill="${COLORS[server]}"/>`,
+        `<text x="${(x + (barW - 3) / 2).toFixed(1)}" y="${(y(value) - 4).toFixed(1)}" text-anchor="middle" font-size="10">${kilo(value)}</text>`,
+      );
     });
     const cx = (left + s * group + group / 2).toFixed(1);
     const ratio = rps(scenario.id, 'ecadraft')?.vsCeiling;
-    parts.push(`<text x="${cx}" y="${top + plotH + 18}" text-anchor="middle" font-weight="bold">(${scenario.id}) ${escape(scenario.label)}</text>`,
-      `<text x="${cx}" y="${top + plotH + 34}" text-anchor="middle" fill="${COLORS.ecadraft}">${ratio === undefined ? '' : `${ratio.toFixed(2)}x ceiling`}</text>`);
+    parts.push(
+      `<text x="${cx}" y="${top + plotH + 18}" text-anchor="middle" font-weight="bold">(${scenario.id}) ${escape(scenario.label)}</text>`,
+      `<text x="${cx}" y="${top + plotH + 34}" text-anchor="middle" fill="${COLORS.ecadraft}">${ratio === undefined ? '' : `${ratio.toFixed(2)}x ceiling`}</text>`,
+    );
   });
-  parts.push(`<line x1="${left}" x2="${width - right}" y1="${top + plotH}" y2="${top + plotH}" stroke="#333"/>`,
+  parts.push(
+    `<line x1="${left}" x2="${width - right}" y1="${top + plotH}" y2="${top + plotH}" stroke="#333"/>`,
     `<text x="${left}" y="${height - 14}" fill="#555">ecadraft's ratio to the ceiling is the median of per-round ratios. Same machine, same autocannon settings, servers alternated.</text>`,
-    '</svg>');
+    '</svg>',
+  );
   return `${parts.join('\n')}\n`;
 }

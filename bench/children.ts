@@ -26,7 +26,10 @@ export function killAll(): void {
 /** Kills every child on exit, and on SIGINT/SIGTERM before exiting with the signal's code. */
 export function cleanUpOnExit(): void {
   process.once('exit', killAll);
-  for (const [signal, code] of [['SIGINT', 130], ['SIGTERM', 143]] as const) {
+  for (const [signal, code] of [
+    ['SIGINT', 130],
+    ['SIGTERM', 143],
+  ] as const) {
     process.once(signal, () => {
       process.stderr.write(`\nbench: ${signal}, stopping ${live.size} server(s)\n`);
       killAll();
@@ -40,9 +43,11 @@ export function assertFreshBuild(): void {
   if (!existsSync(SERVER_SCRIPT)) throw new StartError(`${SERVER_SCRIPT} is missing: run \`npm run build\` first`);
   const built = statSync(SERVER_SCRIPT).mtimeMs;
   const src = path.join(ROOT, 'src');
-  const newer = readdirSync(src, { recursive: true, encoding: 'utf8' })
-    .filter((f) => f.endsWith('.ts') && statSync(path.join(src, f)).mtimeMs > built);
-  if (newer.length > 0) throw new StartError(`dist/ is older than src/ (${newer.join(', ')}): run \`npm run build\` first`);
+  const newer = readdirSync(src, { recursive: true, encoding: 'utf8' }).filter(
+    (f) => f.endsWith('.ts') && statSync(path.join(src, f)).mtimeMs > built,
+  );
+  if (newer.length > 0)
+    throw new StartError(`dist/ is older than src/ (${newer.join(', ')}): run \`npm run build\` first`);
 }
 
 export interface Child {
@@ -140,7 +145,9 @@ export async function startChild({ name, args, env = {}, readyMsg, timeoutMs }: 
   const fail = async (why: string): Promise<never> => {
     child.kill('SIGKILL');
     await closed;
-    throw new StartError(`${name} ${why} after ${Math.round(performance.now() - started)} ms\n--- output ---\n${output}`);
+    throw new StartError(
+      `${name} ${why} after ${Math.round(performance.now() - started)} ms\n--- output ---\n${output}`,
+    );
   };
 
   while (!readyLine) {
@@ -152,7 +159,10 @@ export async function startChild({ name, args, env = {}, readyMsg, timeoutMs }: 
   const url = `http://${HOST}:${port}`;
   for (;;) {
     if (exited) return fail(exited);
-    const status = await get(`${url}/readyz`, { timeoutMs: 2000 }).then((r) => r.status, () => 0);
+    const status = await get(`${url}/readyz`, { timeoutMs: 2000 }).then(
+      (r) => r.status,
+      () => 0,
+    );
     if (status === 200) break;
     if (performance.now() > deadline) return fail('never answered 200 on /readyz');
     await sleep(10);

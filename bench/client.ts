@@ -22,9 +22,14 @@ export function get(url: string, { headers, agent, timeoutMs = 30_000 }: GetOpti
     const request = http.get(url, { headers, agent: agent ?? false, timeout: timeoutMs }, (response) => {
       const chunks: Buffer[] = [];
       response.on('data', (chunk: Buffer) => chunks.push(chunk));
-      response.on('end', () => resolve({
-        status: response.statusCode!, rawHeaders: response.rawHeaders, headers: response.headers, body: Buffer.concat(chunks),
-      }));
+      response.on('end', () =>
+        resolve({
+          status: response.statusCode!,
+          rawHeaders: response.rawHeaders,
+          headers: response.headers,
+          body: Buffer.concat(chunks),
+        }),
+      );
       response.on('error', reject);
     });
     request.on('timeout', () => request.destroy(new Error(`no answer from ${url} within ${timeoutMs} ms`)));
@@ -35,7 +40,8 @@ export function get(url: string, { headers, agent, timeoutMs = 30_000 }: GetOpti
 /** A 200 answer's body as JSON; anything else throws with the status and the start of the body. */
 export async function getJson<T>(url: string, options?: GetOptions): Promise<T> {
   const response = await get(url, options);
-  if (response.status !== 200) throw new Error(`GET ${url}: ${response.status} ${response.body.toString().slice(0, 200)}`);
+  if (response.status !== 200)
+    throw new Error(`GET ${url}: ${response.status} ${response.body.toString().slice(0, 200)}`);
   return JSON.parse(response.body.toString()) as T;
 }
 

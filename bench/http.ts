@@ -72,19 +72,32 @@ export async function runHttp(plan: HttpPlan, log: (line: string) => void): Prom
     started.push(ceiling, baseline);
     const children: Record<ServerName, Child> = { ecadraft, ceiling, baseline };
 
-    const first = Object.fromEntries(await Promise.all(SERVERS.map(async (name) => [name, await get(`${children[name].url}/tickets`)] as const)));
-    const targets = Object.fromEntries(SERVERS.map((name) => [name, { etag: String(first[name]!.headers.etag), ids } satisfies TargetInfo]));
+    const first = Object.fromEntries(
+      await Promise.all(SERVERS.map(async (name) => [name, await get(`${children[name].url}/tickets`)] as const)),
+    );
+    const targets = Object.fromEntries(
+      SERVERS.map((name) => [name, { etag: String(first[name]!.headers.etag), ids } satisfies TargetInfo]),
+    );
     const checks = {
-      ceilingSameBytesAndHeaders: first.ceiling!.body.equals(first.ecadraft!.body)
-        && withoutDate(first.ceiling!.rawHeaders).join('\n') === withoutDate(first.ecadraft!.rawHeaders).join('\n'),
+      ceilingSameBytesAndHeaders:
+        first.ceiling!.body.equals(first.ecadraft!.body) &&
+        withoutDate(first.ceiling!.rawHeaders).join('\n') === withoutDate(first.ecadraft!.rawHeaders).join('\n'),
       baselineSameBodyForA: first.baseline!.body.equals(first.ecadraft!.body),
     };
-    log(`servers ready: ${SERVERS.map((n) => `${n} ${Math.round(children[n].readyMs)} ms`).join(', ')}; `
-      + `ceiling copies (a) exactly: ${checks.ceilingSameBytesAndHeaders}, baseline body for (a) identical: ${checks.baselineSameBodyForA}`);
+    log(
+      `servers ready: ${SERVERS.map((n) => `${n} ${Math.round(children[n].readyMs)} ms`).join(', ')}; ` +
+        `ceiling copies (a) exactly: ${checks.ceilingSameBytesAndHeaders}, baseline body for (a) identical: ${checks.baselineSameBodyForA}`,
+    );
 
     const cell = (name: ServerName, scenarioIndex: number, durationS: number) => {
       const scenario = SCENARIOS[scenarioIndex]!;
-      return runLoad(children[name].url, scenario.request(targets[name]!), scenario.expects, { ...plan.load, durationS }, children[name].cpuSeconds);
+      return runLoad(
+        children[name].url,
+        scenario.request(targets[name]!),
+        scenario.expects,
+        { ...plan.load, durationS },
+        children[name].cpuSeconds,
+      );
     };
     if (plan.warmupS > 0) {
       for (let s = 0; s < SCENARIOS.length; s++) for (const name of SERVERS) await cell(name, s, plan.warmupS);
@@ -103,12 +116,20 @@ export async function runHttp(plan: HttpPlan, log: (line: string) => void): Prom
         log(`round ${round}/${plan.rounds} (${SCENARIOS[s]!.id}) req/s: ${line.join(', ')}`);
       }
     }
-    const servers = Object.fromEntries(SERVERS.map((n) => [n, { readyMs: children[n].readyMs }])) as HttpResults['servers'];
+    const servers = Object.fromEntries(
+      SERVERS.map((n) => [n, { readyMs: children[n].readyMs }]),
+    ) as HttpResults['servers'];
     return {
-      plan, servers, checks, cells, rows: summarize(cells),
+      plan,
+      servers,
+      checks,
+      cells,
+      rows: summarize(cells),
       failures: cells.filter(failed).map((c) => describeFailure(cellName(c), c)),
       // The ceiling answers every URL with the same bytes, so a repeated URL changes nothing for it.
-      warnings: cells.filter((c) => c.repeated > 0 && c.server !== 'ceiling').map((c) => repeatedWarning(cellName(c), c)),
+      warnings: cells
+        .filter((c) => c.repeated > 0 && c.server !== 'ceiling')
+        .map((c) => repeatedWarning(cellName(c), c)),
     };
   } finally {
     await Promise.all(started.map((child) => child.stop()));
@@ -118,7 +139,8 @@ export async function runHttp(plan: HttpPlan, log: (line: string) => void): Prom
 function summarize(cells: HttpCell[]): HttpRow[] {
   const rows: HttpRow[] = [];
   for (const scenario of SCENARIOS) {
-    const rpsOf = (server: ServerName, round: number) => cells.find((c) => c.scenario === scenario.id && c.server === server && c.round === round)?.rps;
+    const rpsOf = (server: ServerName, round: number) =>
+      cells.find((c) => c.scenario === scenario.id && c.server === server && c.round === round)?.rps;
     for (const server of SERVERS) {
       const mine = cells.filter((c) => c.scenario === scenario.id && c.server === server);
       const pairedRatio = (other: ServerName) => median(mine.flatMap((c) => ratio(c.rps, rpsOf(other, c.round)) ?? []));
@@ -144,9 +166,14 @@ function summarize(cells: HttpCell[]): HttpRow[] {
   return rows;
 }
 
-export function describeFailure(what: string, cell: Pick<CellResult, 'errors' | 'timeouts' | 'unexpected' | 'statuses'>): string {
-  return `${what}: ${cell.errors} connection errors (${cell.timeouts} timeouts), ${cell.unexpected} unexpected statuses `
-    + `(statuses seen: ${JSON.stringify(cell.statuses)})`;
+export function describeFailure(
+  what: string,
+  cell: Pick<CellResult, 'errors' | 'timeouts' | 'unexpected' | 'statuses'>,
+): string {
+  return (
+    `${what}: ${cell.errors} connection errors (${cell.timeouts} timeouts), ${cell.unexpected} unexpected statuses ` +
+    `(statuses seen: ${JSON.stringify(cell.statuses)})`
+  );
 }
 
 export const repeatedWarning = (what: string, cell: CellResult) =>

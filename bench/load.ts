@@ -55,42 +55,50 @@ export function runLoad(
   let serverCpuAtStart: number | undefined;
   let clientCpuAtStart = process.cpuUsage();
   return new Promise((resolve, reject) => {
-    const instance = autocannon({
-      url: baseUrl + request.path,
-      connections: settings.connections,
-      pipelining: settings.pipelining,
-      duration: settings.durationS,
-      // A run ends at the first sample tick after its duration: 100 ms keeps short cells short.
-      sampleInt: 100,
-      ...(request.headers && { headers: request.headers }),
-      ...(connectionPaths && { setupClient: (client) => client.setRequests(connectionPaths(perConnection).map((path) => ({ path }))) }),
-    }, (error: unknown, result) => {
-      if (error) {
-        reject(error instanceof Error ? error : new Error(String(error)));
-        return;
-      }
-      // From 'start', which autocannon emits once the connections' requests are built, so building them is not timed.
-      const seconds = (performance.now() - started) / 1000;
-      const serverCpu = serverCpuSeconds();
-      const client = process.cpuUsage(clientCpuAtStart);
-      let unexpected = 0;
-      for (const [status, n] of statuses) if (!expects(status)) unexpected += n;
-      let repeated = 0;
-      if (request.unique) for (const n of perClient.values()) repeated += Math.max(0, n - perConnection);
-      resolve({
-        requests: count,
-        rps: count / seconds,
-        ...latencyPercentiles(latencies.subarray(0, count)),
-        errors: result.errors,
-        timeouts: result.timeouts,
-        non2xx: result.non2xx,
-        unexpected,
-        statuses: Object.fromEntries(statuses),
-        repeated,
-        serverCpu: serverCpu === undefined || serverCpuAtStart === undefined ? undefined : (serverCpu - serverCpuAtStart) / seconds,
-        clientCpu: (client.user + client.system) / 1e6 / seconds,
-      });
-    });
+    const instance = autocannon(
+      {
+        url: baseUrl + request.path,
+        connections: settings.connections,
+        pipelining: settings.pipelining,
+        duration: settings.durationS,
+        // A run ends at the first sample tick after its duration: 100 ms keeps short cells short.
+        sampleInt: 100,
+        ...(request.headers && { headers: request.headers }),
+        ...(connectionPaths && {
+          setupClient: (client) => client.setRequests(connectionPaths(perConnection).map((path) => ({ path }))),
+        }),
+      },
+      (error: unknown, result) => {
+        if (error) {
+          reject(error instanceof Error ? error : new Error(String(error)));
+          return;
+        }
+        // From 'start', which autocannon emits once the connections' requests are built, so building them is not timed.
+        const seconds = (performance.now() - started) / 1000;
+        const serverCpu = serverCpuSeconds();
+        const client = process.cpuUsage(clientCpuAtStart);
+        let unexpected = 0;
+        for (const [status, n] of statuses) if (!expects(status)) unexpected += n;
+        let repeated = 0;
+        if (request.unique) for (const n of perClient.values()) repeated += Math.max(0, n - perConnection);
+        resolve({
+          requests: count,
+          rps: count / seconds,
+          ...latencyPercentiles(latencies.subarray(0, count)),
+          errors: result.errors,
+          timeouts: result.timeouts,
+          non2xx: result.non2xx,
+          unexpected,
+          statuses: Object.fromEntries(statuses),
+          repeated,
+          serverCpu:
+            serverCpu === undefined || serverCpuAtStart === undefined
+              ? undefined
+              : (serverCpu - serverCpuAtStart) / seconds,
+          clientCpu: (client.user + client.system) / 1e6 / seconds,
+        });
+      },
+    );
     instance.on('start', () => {
       started = performance.now();
       serverCpuAtStart = serverCpuSeconds();
@@ -110,4 +118,5 @@ export function runLoad(
 }
 
 /** Whether a cell, or a sum of cells, saw anything that makes the scenario fail. */
-export const failed = (cell: Pick<CellResult, 'errors' | 'unexpected'>): boolean => cell.errors > 0 || cell.unexpected > 0;
+export const failed = (cell: Pick<CellResult, 'errors' | 'unexpected'>): boolean =>
+  cell.errors > 0 || cell.unexpected > 0;

@@ -25,11 +25,31 @@ export function httpTable(http: HttpResults): Table {
     title: `HTTP: median of ${rounds} rounds, ${load.connections} connections, pipelining ${load.pipelining}, ${load.durationS} s per cell`,
     align: ['left', 'left', 'right', 'right', 'right', 'right', 'right', 'right', 'right', 'right', 'right'],
     rows: [
-      ['scenario', 'server', 'req/s', 'p50', 'p99', 'errors', 'non-2xx', 'unexpected', 'CPU server/client', 'x ceiling', 'x baseline'],
+      [
+        'scenario',
+        'server',
+        'req/s',
+        'p50',
+        'p99',
+        'errors',
+        'non-2xx',
+        'unexpected',
+        'CPU server/client',
+        'x ceiling',
+        'x baseline',
+      ],
       ...http.rows.map((r) => [
-        `(${r.scenario}) ${r.title}`, r.server, integer(r.rps), milliseconds(r.p50Ms), milliseconds(r.p99Ms),
-        String(r.errors), integer(r.non2xx), String(r.unexpected), `${cores(r.serverCpu)} / ${cores(r.clientCpu)}`,
-        r.server === 'ceiling' ? '' : times(r.vsCeiling), r.server === 'baseline' ? '' : times(r.vsBaseline),
+        `(${r.scenario}) ${r.title}`,
+        r.server,
+        integer(r.rps),
+        milliseconds(r.p50Ms),
+        milliseconds(r.p99Ms),
+        String(r.errors),
+        integer(r.non2xx),
+        String(r.unexpected),
+        `${cores(r.serverCpu)} / ${cores(r.clientCpu)}`,
+        r.server === 'ceiling' ? '' : times(r.vsCeiling),
+        r.server === 'baseline' ? '' : times(r.vsBaseline),
       ]),
     ],
   };
@@ -43,7 +63,12 @@ export function serializeTable(serialize: SerializeResults): Table {
     rows: [
       ['items', 'candidate', 'pages/s', 'x JSON.stringify', 'x fast-json-stringify', 'same bytes'],
       ...serialize.rows.map((r) => [
-        String(r.items), r.candidate, integer(r.opsPerS), times(r.vsJsonStringify), times(r.vsFastJsonStringify), r.identical ? 'yes' : 'no',
+        String(r.items),
+        r.candidate,
+        integer(r.opsPerS),
+        times(r.vsJsonStringify),
+        times(r.vsFastJsonStringify),
+        r.identical ? 'yes' : 'no',
       ]),
     ],
   };
@@ -54,10 +79,27 @@ export function scaleTable(scale: ScaleResults): Table {
     title: 'Scale: latency of single requests, first / median of the repeats',
     align: ['right', 'right', 'right', 'right', 'right', 'right', 'right', 'right', 'right'],
     rows: [
-      ['tickets', 'ready', 'RSS start', 'RSS after load', '(a) first / repeat', 'unfiltered page, miss', '(c) first / next', 'sort=customer first / repeat', 'load (c) req/s'],
+      [
+        'tickets',
+        'ready',
+        'RSS start',
+        'RSS after load',
+        '(a) first / repeat',
+        'unfiltered page, miss',
+        '(c) first / next',
+        'sort=customer first / repeat',
+        'load (c) req/s',
+      ],
       ...scale.rows.map((r) => [
-        integer(r.tickets), milliseconds(r.readyMs), mb(r.rssStartBytes), mb(r.rssAfterLoadBytes),
-        firstAndRepeat(r.a), firstAndRepeat(r.unfilteredMiss), firstAndRepeat(r.c), firstAndRepeat(r.sortCustomer), integer(r.loadRps),
+        integer(r.tickets),
+        milliseconds(r.readyMs),
+        mb(r.rssStartBytes),
+        mb(r.rssAfterLoadBytes),
+        firstAndRepeat(r.a),
+        firstAndRepeat(r.unfilteredMiss),
+        firstAndRepeat(r.c),
+        firstAndRepeat(r.sortCustomer),
+        integer(r.loadRps),
       ]),
     ],
   };
@@ -85,5 +127,11 @@ export function renderText({ title, align, rows }: Table): string {
 export function renderMarkdown({ title, align, rows }: Table): string {
   const cells = (row: string[]) => `| ${row.map((c) => c.replaceAll('|', '\\|')).join(' | ')} |`;
   const [header = [], ...body] = rows;
-  return [`**${title}**`, '', cells(header), `|${align.map((a) => (a === 'right' ? ' ---: ' : ' --- ')).join('|')}|`, ...body.map(cells)].join('\n');
+  return [
+    `**${title}**`,
+    '',
+    cells(header),
+    `|${align.map((a) => (a === 'right' ? ' ---: ' : ' --- ')).join('|')}|`,
+    ...body.map(cells),
+  ].join('\n');
 }

@@ -10,7 +10,15 @@ import { parseArgs } from 'node:util';
 import { renderChart } from './chart.ts';
 import { assertFreshBuild, cleanUpOnExit, ROOT, StartError } from './children.ts';
 import { runHttp, type HttpPlan, type HttpResults } from './http.ts';
-import { httpTable, renderMarkdown, renderText, scaleTable, serializeTable, targetsTable, type Table } from './report.ts';
+import {
+  httpTable,
+  renderMarkdown,
+  renderText,
+  scaleTable,
+  serializeTable,
+  targetsTable,
+  type Table,
+} from './report.ts';
 import { runScale, type ScalePlan, type ScaleResults } from './scale.ts';
 import { runSerialize, type SerializePlan, type SerializeResults } from './serialize.ts';
 import { evaluateTargets } from './targets.ts';
@@ -67,11 +75,13 @@ async function main(): Promise<number> {
   const mode = values.quick ? 'quick' : 'default';
   const only = values.only?.split(',').map((s) => s.trim());
   const unknown = only?.filter((s) => !(SECTIONS as readonly string[]).includes(s)) ?? [];
-  if (unknown.length > 0) throw new Error(`--only: unknown section(s) ${unknown.join(', ')}; known: ${SECTIONS.join(', ')}`);
+  if (unknown.length > 0)
+    throw new Error(`--only: unknown section(s) ${unknown.join(', ')}; known: ${SECTIONS.join(', ')}`);
   const wanted = (section: Section) => !only || only.includes(section);
   const plan = PLANS[mode];
   const begun = performance.now();
-  const log = (line: string) => process.stdout.write(`[${((performance.now() - begun) / 1000).toFixed(1).padStart(5)} s] ${line}\n`);
+  const log = (line: string) =>
+    process.stdout.write(`[${((performance.now() - begun) / 1000).toFixed(1).padStart(5)} s] ${line}\n`);
 
   cleanUpOnExit();
   const startFailures: string[] = [];
@@ -117,15 +127,28 @@ async function main(): Promise<number> {
   process.stdout.write(`\n${tables.map(renderText).join('\n\n')}\n\n`);
 
   const finishedAt = new Date();
-  const results = { mode, sections: SECTIONS.filter(wanted), finishedAt: finishedAt.toISOString(), durationS, machine: host, serialize, http, scale, targets, failures, warnings };
+  const results = {
+    mode,
+    sections: SECTIONS.filter(wanted),
+    finishedAt: finishedAt.toISOString(),
+    durationS,
+    machine: host,
+    serialize,
+    http,
+    scale,
+    targets,
+    failures,
+    warnings,
+  };
   mkdirSync(RESULTS_DIR, { recursive: true });
   const stamp = finishedAt.toISOString().replace(/[:.]/g, '-');
   const written = [path.join(RESULTS_DIR, `http-${stamp}${mode === 'quick' ? '-quick' : ''}.json`)];
   writeFileSync(written[0]!, `${JSON.stringify(results, null, 2)}\n`);
   // The committed results come from complete default runs only: a quick or partial run would replace them with rougher numbers.
   if (mode === 'default' && !only && http) {
-    const subtitle = `${host.nproc} x ${host.cpu}, Node ${host.node}; autocannon ${http.plan.load.connections} connections, `
-      + `${http.plan.load.durationS} s per cell; ${finishedAt.toISOString().slice(0, 10)}`;
+    const subtitle =
+      `${host.nproc} x ${host.cpu}, Node ${host.node}; autocannon ${http.plan.load.connections} connections, ` +
+      `${http.plan.load.durationS} s per cell; ${finishedAt.toISOString().slice(0, 10)}`;
     const files: [string, string][] = [
       ['latest.json', `${JSON.stringify(results, null, 2)}\n`],
       ['latest.svg', renderChart(http, subtitle)],
@@ -138,7 +161,8 @@ async function main(): Promise<number> {
   }
   log(`wrote ${written.map((f) => path.relative(ROOT, f)).join(', ')}`);
   log(`${mode} run took ${durationS.toFixed(0)} s`);
-  if (warnings.length > 0) process.stderr.write(`\nbench: distrust these measurements\n${warnings.map((w) => `  ${w}`).join('\n')}\n`);
+  if (warnings.length > 0)
+    process.stderr.write(`\nbench: distrust these measurements\n${warnings.map((w) => `  ${w}`).join('\n')}\n`);
   if (failures.length > 0) {
     process.stderr.write(`\nbench: FAILED\n${failures.map((f) => `  ${f}`).join('\n')}\n`);
     return startFailures.length > 0 ? 2 : 1;

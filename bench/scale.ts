@@ -75,7 +75,8 @@ export async function runScale(plan: ScalePlan, log: (line: string) => void): Pr
         for (let i = 0; i < untimed; i++) await send(what, paths());
         const times: number[] = [];
         const deadline = performance.now() + PROBE_BUDGET_MS;
-        while (times.length < plan.repeats && (times.length < 1 || performance.now() < deadline)) times.push(await send(what, paths()));
+        while (times.length < plan.repeats && (times.length < 1 || performance.now() < deadline))
+          times.push(await send(what, paths()));
         return { firstMs, repeatMs: median(times) };
       };
       let n = 0;
@@ -86,7 +87,13 @@ export async function runScale(plan: ScalePlan, log: (line: string) => void): Pr
       // Each sort order is computed on its first use: the repeats measure queries, not that.
       const c = await probe('(c)', () => `/tickets?${uncacheableQuery()}`, UNCACHEABLE_SHAPES);
       const scenario = SCENARIOS.find((s) => s.id === 'c')!;
-      const load = await runLoad(server.url, scenario.request({ etag: '', ids: [] }), scenario.expects, plan.load, server.cpuSeconds);
+      const load = await runLoad(
+        server.url,
+        scenario.request({ etag: '', ids: [] }),
+        scenario.expects,
+        plan.load,
+        server.cpuSeconds,
+      );
       if (failed(load)) failures.push(describeFailure(`${tickets} tickets, load of (c)`, load));
       if (load.repeated > 0) warnings.push(repeatedWarning(`${tickets} tickets, load of (c)`, load));
       const row: ScaleRow = {
@@ -95,13 +102,18 @@ export async function runScale(plan: ScalePlan, log: (line: string) => void): Pr
         startupMs: typeof server.readyLine.startupMs === 'number' ? server.readyLine.startupMs : undefined,
         rssStartBytes,
         rssAfterLoadBytes: server.rssBytes(),
-        a, unfilteredMiss, c, sortCustomer,
+        a,
+        unfilteredMiss,
+        c,
+        sortCustomer,
         loadRps: load.rps,
       };
       rows.push(row);
-      log(`${tickets} tickets: ready ${milliseconds(row.readyMs)}, RSS ${mb(row.rssStartBytes)} -> ${mb(row.rssAfterLoadBytes)}, `
-        + `(a) repeat ${milliseconds(a.repeatMs)}, unfiltered miss ${milliseconds(unfilteredMiss.repeatMs)}, (c) ${milliseconds(c.repeatMs)}, `
-        + `sort=customer first ${milliseconds(sortCustomer.firstMs)}`);
+      log(
+        `${tickets} tickets: ready ${milliseconds(row.readyMs)}, RSS ${mb(row.rssStartBytes)} -> ${mb(row.rssAfterLoadBytes)}, ` +
+          `(a) repeat ${milliseconds(a.repeatMs)}, unfiltered miss ${milliseconds(unfilteredMiss.repeatMs)}, (c) ${milliseconds(c.repeatMs)}, ` +
+          `sort=customer first ${milliseconds(sortCustomer.firstMs)}`,
+      );
     } finally {
       agent.destroy();
       await server.stop();

@@ -49,15 +49,20 @@ export const UNCACHEABLE_SHAPES = SORTS.length;
 
 export function uncacheableQuery(n = counter++): string {
   const bound = `${LETTERS[n % LETTERS.length]}${n}`;
-  const where = n % 2 === 0
-    ? { customer: { $gte: bound } }
-    : { status: STATUSES[n % STATUSES.length], customer: { $lt: bound } };
+  const where =
+    n % 2 === 0 ? { customer: { $gte: bound } } : { status: STATUSES[n % STATUSES.length], customer: { $lt: bound } };
   return `where=${encodeURIComponent(JSON.stringify(where))}&sort=${SORTS[n % SORTS.length]}&page=${1 + (n % 3)}`;
 }
 
 export const SCENARIOS: readonly Scenario[] = [
   { id: 'a', title: 'GET /tickets', label: '/tickets', expects: ok, request: () => ({ path: '/tickets' }) },
-  { id: 'b', title: 'GET /tickets?max_results=50&page=2', label: '50 items, page 2', expects: ok, request: () => ({ path: '/tickets?max_results=50&page=2' }) },
+  {
+    id: 'b',
+    title: 'GET /tickets?max_results=50&page=2',
+    label: '50 items, page 2',
+    expects: ok,
+    request: () => ({ path: '/tickets?max_results=50&page=2' }),
+  },
   {
     id: 'c',
     title: 'uncacheable query (where/sort/page)',
@@ -76,7 +81,8 @@ export const SCENARIOS: readonly Scenario[] = [
     expects: ok,
     request: ({ ids }) => ({
       path: '/tickets',
-      connectionPaths: () => Array.from({ length: 1024 }, () => `/tickets/${ids[Math.floor(Math.random() * ids.length)]}`),
+      connectionPaths: () =>
+        Array.from({ length: 1024 }, () => `/tickets/${ids[Math.floor(Math.random() * ids.length)]}`),
     }),
   },
   {

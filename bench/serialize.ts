@@ -66,7 +66,11 @@ export function runSerialize(plan: SerializePlan, log: (line: string) => void): 
   const toFastJson = fastJsonStringify(pageSchema);
   const allRows: Row[] = [];
   for (let p = 1; allRows.length < data.count; p++) {
-    allRows.push(...(JSON.parse(store.collection(`max_results=50&page=${p}`).body.toString()) as { _items: EveItem[] })._items.map(rowOf));
+    allRows.push(
+      ...(JSON.parse(store.collection(`max_results=50&page=${p}`).body.toString()) as { _items: EveItem[] })._items.map(
+        rowOf,
+      ),
+    );
   }
   const rows: SerializeRow[] = [];
   for (const items of [25, 50]) {
@@ -87,7 +91,10 @@ export function runSerialize(plan: SerializePlan, log: (line: string) => void): 
       { name: 'ecadraft Store#collection, cache miss', run: () => store.collection(queryString).body },
       { name: JSON_STRINGIFY, run: () => JSON.stringify(page) },
       { name: FAST_JSON_STRINGIFY, run: () => toFastJson(page) },
-      { name: 'baseline: build objects + fast-json-stringify', run: () => toFastJson(buildPage(allRows, { max_results: String(items) })) },
+      {
+        name: 'baseline: build objects + fast-json-stringify',
+        run: () => toFastJson(buildPage(allRows, { max_results: String(items) })),
+      },
     ];
     const runs = new Map(candidates.map((c) => [c.name, [] as number[]]));
     for (let round = 0; round < plan.rounds; round++) {
@@ -105,7 +112,9 @@ export function runSerialize(plan: SerializePlan, log: (line: string) => void): 
         identical: c.run().toString() === expected,
       });
     }
-    log(`${items}-item page: ${candidates.map((c) => `${c.name} ${Math.round(medians.get(c.name) ?? 0)}/s`).join(', ')}`);
+    log(
+      `${items}-item page: ${candidates.map((c) => `${c.name} ${Math.round(medians.get(c.name) ?? 0)}/s`).join(', ')}`,
+    );
   }
   if (sink === 0) log('(no output?)');
   return { plan, rows };

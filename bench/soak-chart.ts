@@ -70,7 +70,13 @@ function linePath(points: [number, number | undefined][]): string {
 }
 
 export function renderSoakChart(samples: readonly SoakSample[], options: ChartOptions): string {
-  const width = 860, left = 70, right = 20, top = 64, panelH = 120, gap = 44, bottom = 46;
+  const width = 860,
+    left = 70,
+    right = 20,
+    top = 64,
+    panelH = 120,
+    gap = 44,
+    bottom = 46;
   const plotW = width - left - right;
   const mbs = (v: number | undefined) => (v === undefined ? undefined : v / MB);
   const panels: Panel[] = [
@@ -83,13 +89,30 @@ export function renderSoakChart(samples: readonly SoakSample[], options: ChartOp
         { label: 'external', color: '#188038', values: samples.map((s) => mbs(s.externalBytes)) },
       ],
       format: (v) => v.toFixed(0),
-      ...(options.rssAtSettleBytes === undefined ? {} : {
-        reference: { value: (options.rssAtSettleBytes * (1 + options.rssGrowthLimit)) / MB, label: `+${options.rssGrowthLimit * 100}% of RSS at ${options.settleS} s of load` },
-      }),
+      ...(options.rssAtSettleBytes === undefined
+        ? {}
+        : {
+            reference: {
+              value: (options.rssAtSettleBytes * (1 + options.rssGrowthLimit)) / MB,
+              label: `+${options.rssGrowthLimit * 100}% of RSS at ${options.settleS} s of load`,
+            },
+          }),
     },
-    { title: 'Event-loop delay p99 per second (ms, as scraped: includes prom-client\'s 10 ms sampling timer)', series: [{ label: 'p99', color: '#d93025', values: samples.map((s) => s.loopP99Ms) }], format: (v) => v.toFixed(v < 10 ? 1 : 0) },
-    { title: 'Active handles', series: [{ label: 'handles', color: '#188038', values: samples.map((s) => s.activeHandles) }], format: (v) => v.toFixed(0) },
-    { title: 'Requests per second (counted by the server)', series: [{ label: 'req/s', color: '#9334e6', values: samples.map((s) => s.rps) }], format: (v) => (v >= 1000 ? `${Number((v / 1000).toFixed(1))}k` : v.toFixed(0)) },
+    {
+      title: "Event-loop delay p99 per second (ms, as scraped: includes prom-client's 10 ms sampling timer)",
+      series: [{ label: 'p99', color: '#d93025', values: samples.map((s) => s.loopP99Ms) }],
+      format: (v) => v.toFixed(v < 10 ? 1 : 0),
+    },
+    {
+      title: 'Active handles',
+      series: [{ label: 'handles', color: '#188038', values: samples.map((s) => s.activeHandles) }],
+      format: (v) => v.toFixed(0),
+    },
+    {
+      title: 'Requests per second (counted by the server)',
+      series: [{ label: 'req/s', color: '#9334e6', values: samples.map((s) => s.rps) }],
+      format: (v) => (v >= 1000 ? `${Number((v / 1000).toFixed(1))}k` : v.toFixed(0)),
+    },
   ];
   const height = top + panels.length * (panelH + gap) - gap + bottom;
   const lastSecond = Math.max(1, ...samples.map((s) => s.second));
@@ -112,28 +135,41 @@ export function renderSoakChart(samples: readonly SoakSample[], options: ChartOp
     const y = (v: number) => y0 + panelH - (v / max) * panelH;
     parts.push(`<text x="${left}" y="${y0 - 8}" font-weight="bold">${escape(panel.title)}</text>`);
     if (loadFrom !== undefined && loadTo !== undefined) {
-      parts.push(`<rect x="${x(loadFrom).toFixed(1)}" y="${y0}" width="${(x(loadTo) - x(loadFrom)).toFixed(1)}" height="${panelH}" fill="#e8f0fe"/>`);
+      parts.push(
+        `<rect x="${x(loadFrom).toFixed(1)}" y="${y0}" width="${(x(loadTo) - x(loadFrom)).toFixed(1)}" height="${panelH}" fill="#e8f0fe"/>`,
+      );
     }
     for (let k = 0; k <= 4; k++) {
       const v = (max / 4) * k;
-      parts.push(`<line x1="${left}" x2="${width - right}" y1="${y(v).toFixed(1)}" y2="${y(v).toFixed(1)}" stroke="#e0e0e0"/>`,
-        `<text x="${left - 6}" y="${(y(v) + 4).toFixed(1)}" text-anchor="end" fill="#555">${panel.format(v)}</text>`);
+      parts.push(
+        `<line x1="${left}" x2="${width - right}" y1="${y(v).toFixed(1)}" y2="${y(v).toFixed(1)}" stroke="#e0e0e0"/>`,
+        `<text x="${left - 6}" y="${(y(v) + 4).toFixed(1)}" text-anchor="end" fill="#555">${panel.format(v)}</text>`,
+      );
     }
     if (i === 0 && settleAt !== undefined) {
-      parts.push(`<line x1="${x(settleAt).toFixed(1)}" x2="${x(settleAt).toFixed(1)}" y1="${y0}" y2="${y0 + panelH}" stroke="#555" stroke-dasharray="4 3"/>`,
-        `<text x="${(x(settleAt) + 4).toFixed(1)}" y="${y0 + panelH - 6}" fill="#555" font-size="10">growth measured from here</text>`);
+      parts.push(
+        `<line x1="${x(settleAt).toFixed(1)}" x2="${x(settleAt).toFixed(1)}" y1="${y0}" y2="${y0 + panelH}" stroke="#555" stroke-dasharray="4 3"/>`,
+        `<text x="${(x(settleAt) + 4).toFixed(1)}" y="${y0 + panelH - 6}" fill="#555" font-size="10">growth measured from here</text>`,
+      );
     }
     if (panel.reference) {
       const ry = y(panel.reference.value).toFixed(1);
-      parts.push(`<line x1="${left}" x2="${width - right}" y1="${ry}" y2="${ry}" stroke="#d93025" stroke-dasharray="6 4"/>`,
-        `<text x="${width - right - 4}" y="${Number(ry) - 4}" text-anchor="end" fill="#d93025" font-size="10">${escape(panel.reference.label)}</text>`);
+      parts.push(
+        `<line x1="${left}" x2="${width - right}" y1="${ry}" y2="${ry}" stroke="#d93025" stroke-dasharray="6 4"/>`,
+        `<text x="${width - right - 4}" y="${Number(ry) - 4}" text-anchor="end" fill="#d93025" font-size="10">${escape(panel.reference.label)}</text>`,
+      );
     }
     panel.series.forEach((series, j) => {
-      const d = linePath(samples.map((s, n) => [x(s.second), series.values[n] === undefined ? undefined : y(series.values[n]!)]));
+      const d = linePath(
+        samples.map((s, n) => [x(s.second), series.values[n] === undefined ? undefined : y(series.values[n]!)]),
+      );
       parts.push(`<path d="${d}" fill="none" stroke="${series.color}" stroke-width="2"/>`);
       if (panel.series.length > 1) {
         const lx = width - right - panel.series.length * 95 + j * 95;
-        parts.push(`<rect x="${lx}" y="${y0 - 18}" width="10" height="10" fill="${series.color}"/>`, `<text x="${lx + 14}" y="${y0 - 9}">${escape(series.label)}</text>`);
+        parts.push(
+          `<rect x="${lx}" y="${y0 - 18}" width="10" height="10" fill="${series.color}"/>`,
+          `<text x="${lx + 14}" y="${y0 - 9}">${escape(series.label)}</text>`,
+        );
       }
     });
     parts.push(`<line x1="${left}" x2="${width - right}" y1="${y0 + panelH}" y2="${y0 + panelH}" stroke="#333"/>`);
@@ -143,6 +179,9 @@ export function renderSoakChart(samples: readonly SoakSample[], options: ChartOp
   for (let second = 0; second <= lastSecond; second += step) {
     parts.push(`<text x="${x(second).toFixed(1)}" y="${axisY + 16}" text-anchor="middle" fill="#555">${second}</text>`);
   }
-  parts.push(`<text x="${left + plotW / 2}" y="${axisY + 34}" text-anchor="middle" fill="#555">seconds since sampling began</text>`, '</svg>');
+  parts.push(
+    `<text x="${left + plotW / 2}" y="${axisY + 34}" text-anchor="middle" fill="#555">seconds since sampling began</text>`,
+    '</svg>',
+  );
   return `${parts.join('\n')}\n`;
 }

@@ -100,15 +100,20 @@ function startSampling(child: Child, log: (line: string) => void): Sampler {
       externalBytes: metrics.get('nodejs_external_memory_bytes'),
       loopP99Ms: p99 === undefined ? undefined : p99 * 1000,
       activeHandles: metrics.get('nodejs_active_handles_total'),
-      rps: requests === undefined || previous === undefined ? undefined : ((requests - previous.requests) * 1000) / (at - previous.at),
+      rps:
+        requests === undefined || previous === undefined
+          ? undefined
+          : ((requests - previous.requests) * 1000) / (at - previous.at),
       scraped: response?.status === 200,
     };
     if (requests !== undefined) previous = { requests, at };
     samples.push(sample);
-    log(`${phase.padEnd(8)} RSS ${mb(sample.rssBytes).padStart(7)}  heap ${mb(sample.heapUsedBytes).padStart(6)} of ${mb(sample.heapTotalBytes).padStart(6)}  `
-      + `external ${mb(sample.externalBytes).padStart(6)}  `
-      + `loop p99 ${milliseconds(sample.loopP99Ms).padStart(8)}  handles ${String(sample.activeHandles ?? '-').padStart(3)}  `
-      + `req/s ${sample.rps === undefined ? '-' : Math.round(sample.rps).toLocaleString('en-US')}`);
+    log(
+      `${phase.padEnd(8)} RSS ${mb(sample.rssBytes).padStart(7)}  heap ${mb(sample.heapUsedBytes).padStart(6)} of ${mb(sample.heapTotalBytes).padStart(6)}  ` +
+        `external ${mb(sample.externalBytes).padStart(6)}  ` +
+        `loop p99 ${milliseconds(sample.loopP99Ms).padStart(8)}  handles ${String(sample.activeHandles ?? '-').padStart(3)}  ` +
+        `req/s ${sample.rps === undefined ? '-' : Math.round(sample.rps).toLocaleString('en-US')}`,
+    );
   };
   const loop = (async () => {
     let second = 0;
@@ -172,21 +177,25 @@ function evaluate(samples: readonly SoakSample[], load: CellResult): SoakTargets
   const rssEnd = loading.at(-1)?.rssBytes;
   const peak = defined(settled.map((s) => s.rssBytes));
   const rssPeak = peak.length === 0 ? undefined : Math.max(...peak);
-  const growth = (to: number | undefined) => (rssAtSettle === undefined || to === undefined ? undefined : (to - rssAtSettle) / rssAtSettle);
+  const growth = (to: number | undefined) =>
+    rssAtSettle === undefined || to === undefined ? undefined : (to - rssAtSettle) / rssAtSettle;
   // The scrape's own connection is a handle in every sample alike.
   const baseline = defined(idle.map((s) => s.activeHandles));
   const handlesBaseline = baseline.length === 0 ? undefined : Math.max(...baseline);
   const handlesAfter = after.at(-1)?.activeHandles;
   const loops = defined(loading.map((s) => s.loopP99Ms));
   const rssGrowth = growth(rssEnd);
-  const half = loading.filter((s) => s.phaseSecond >= (loading.at(-1)?.phaseSecond ?? 0) / 2 && s.rssBytes !== undefined);
+  const half = loading.filter(
+    (s) => s.phaseSecond >= (loading.at(-1)?.phaseSecond ?? 0) / 2 && s.rssBytes !== undefined,
+  );
   return {
     rssAtSettleBytes: rssAtSettle,
     rssEndBytes: rssEnd,
     rssPeakAfterSettleBytes: rssPeak,
     rssGrowth,
     rssPeakGrowth: growth(rssPeak),
-    rssSlopeMbPerMin: half.length < 3 ? undefined : (slope(half.map((s) => [s.second, s.rssBytes!])) * 60) / (1024 * 1024),
+    rssSlopeMbPerMin:
+      half.length < 3 ? undefined : (slope(half.map((s) => [s.second, s.rssBytes!])) * 60) / (1024 * 1024),
     handlesBaseline,
     handlesDuringLoadMax: Math.max(...defined(loading.map((s) => s.activeHandles))),
     handlesAfter,
@@ -208,22 +217,57 @@ function soakTable(plan: SoakPlan, load: CellResult, r: SoakTargets): Table {
     align: ['left', 'right', 'left'],
     rows: [
       ['measure', 'value', 'target'],
-      ['requests (req/s)', `${load.requests.toLocaleString('en-US')} (${Math.round(load.rps).toLocaleString('en-US')})`, ''],
+      [
+        'requests (req/s)',
+        `${load.requests.toLocaleString('en-US')} (${Math.round(load.rps).toLocaleString('en-US')})`,
+        '',
+      ],
       ['errors / unexpected statuses', `${load.errors} / ${load.unexpected}`, `0 / 0: ${verdict(r.requestsPass)}`],
-      ['statuses', Object.entries(load.statuses).map(([s, n]) => `${s}: ${n.toLocaleString('en-US')}`).join(', '), ''],
+      [
+        'statuses',
+        Object.entries(load.statuses)
+          .map(([s, n]) => `${s}: ${n.toLocaleString('en-US')}`)
+          .join(', '),
+        '',
+      ],
       ['latency p50 / p99', `${milliseconds(load.p50Ms)} / ${milliseconds(load.p99Ms)}`, ''],
-      [`RSS at ${SETTLE_S} s of load -> end`, `${mb(r.rssAtSettleBytes)} -> ${mb(r.rssEndBytes)} (${pct(r.rssGrowth)})`, `< +${RSS_GROWTH_LIMIT * 100}%: ${verdict(r.rssPass)}`],
+      [
+        `RSS at ${SETTLE_S} s of load -> end`,
+        `${mb(r.rssAtSettleBytes)} -> ${mb(r.rssEndBytes)} (${pct(r.rssGrowth)})`,
+        `< +${RSS_GROWTH_LIMIT * 100}%: ${verdict(r.rssPass)}`,
+      ],
       [`RSS peak after ${SETTLE_S} s`, `${mb(r.rssPeakAfterSettleBytes)} (${pct(r.rssPeakGrowth)})`, ''],
-      ['RSS trend over the second half of the load', r.rssSlopeMbPerMin === undefined ? '-' : `${r.rssSlopeMbPerMin >= 0 ? '+' : ''}${r.rssSlopeMbPerMin.toFixed(2)} MB/min`, ''],
-      ['active handles: idle / load max / after', `${r.handlesBaseline ?? '-'} / ${r.handlesDuringLoadMax ?? '-'} / ${r.handlesAfter ?? '-'}`, `after <= idle: ${verdict(r.handlesPass)}`],
-      ['event-loop p99 as scraped: idle / load median / load max', `${milliseconds(r.loopP99IdleMs)} / ${milliseconds(r.loopP99MedianMs)} / ${milliseconds(r.loopP99MaxMs)}`, 'reported'],
-      [`  delay beyond the ${LOOP_TIMER_MS} ms sampling timer`, [r.loopP99IdleMs, r.loopP99MedianMs, r.loopP99MaxMs].map((v) => milliseconds(v === undefined ? undefined : Math.max(0, v - LOOP_TIMER_MS))).join(' / '), ''],
+      [
+        'RSS trend over the second half of the load',
+        r.rssSlopeMbPerMin === undefined
+          ? '-'
+          : `${r.rssSlopeMbPerMin >= 0 ? '+' : ''}${r.rssSlopeMbPerMin.toFixed(2)} MB/min`,
+        '',
+      ],
+      [
+        'active handles: idle / load max / after',
+        `${r.handlesBaseline ?? '-'} / ${r.handlesDuringLoadMax ?? '-'} / ${r.handlesAfter ?? '-'}`,
+        `after <= idle: ${verdict(r.handlesPass)}`,
+      ],
+      [
+        'event-loop p99 as scraped: idle / load median / load max',
+        `${milliseconds(r.loopP99IdleMs)} / ${milliseconds(r.loopP99MedianMs)} / ${milliseconds(r.loopP99MaxMs)}`,
+        'reported',
+      ],
+      [
+        `  delay beyond the ${LOOP_TIMER_MS} ms sampling timer`,
+        [r.loopP99IdleMs, r.loopP99MedianMs, r.loopP99MaxMs]
+          .map((v) => milliseconds(v === undefined ? undefined : Math.max(0, v - LOOP_TIMER_MS)))
+          .join(' / '),
+        '',
+      ],
     ],
   };
 }
 
 function machine() {
-  const cpu = /^model name\s*:\s*(.*)$/m.exec(readFileSync('/proc/cpuinfo', 'utf8'))?.[1] ?? os.cpus()[0]?.model ?? 'unknown';
+  const cpu =
+    /^model name\s*:\s*(.*)$/m.exec(readFileSync('/proc/cpuinfo', 'utf8'))?.[1] ?? os.cpus()[0]?.model ?? 'unknown';
   return { nproc: os.availableParallelism(), cpu, node: process.version };
 }
 
@@ -231,14 +275,23 @@ const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve,
 
 async function main(): Promise<number> {
   const { values } = parseArgs({
-    options: { duration: { type: 'string', default: '60' }, connections: { type: 'string', default: '10' }, idle: { type: 'string', default: '5' } },
+    options: {
+      duration: { type: 'string', default: '60' },
+      connections: { type: 'string', default: '10' },
+      idle: { type: 'string', default: '5' },
+    },
   });
-  const plan: SoakPlan = { loadS: Number(values.duration), idleS: Number(values.idle), connections: Number(values.connections) };
+  const plan: SoakPlan = {
+    loadS: Number(values.duration),
+    idleS: Number(values.idle),
+    connections: Number(values.connections),
+  };
   if (!(plan.loadS > SETTLE_S) || !(plan.connections >= 1) || !(plan.idleS >= 2)) {
     throw new Error(`--duration must exceed ${SETTLE_S}, --connections be at least 1, --idle at least 2`);
   }
   const begun = performance.now();
-  const log = (line: string) => process.stdout.write(`[${((performance.now() - begun) / 1000).toFixed(0).padStart(3)} s] ${line}\n`);
+  const log = (line: string) =>
+    process.stdout.write(`[${((performance.now() - begun) / 1000).toFixed(0).padStart(3)} s] ${line}\n`);
   cleanUpOnExit();
   let child: Child;
   try {
@@ -252,7 +305,9 @@ async function main(): Promise<number> {
     throw error;
   }
   const host = machine();
-  log(`ecadraft pid ${child.pid} at ${child.url}, ready in ${Math.round(child.readyMs)} ms; ${host.nproc} x ${host.cpu}, Node ${host.node}`);
+  log(
+    `ecadraft pid ${child.pid} at ${child.url}, ready in ${Math.round(child.readyMs)} ms; ${host.nproc} x ${host.cpu}, Node ${host.node}`,
+  );
   const ids = (await allTickets(child.url)).map((item) => item._id);
   // Built before the run: 2,000 per connection keeps that quick, and the uncacheable share still outgrows the response cache.
   const perConnection = 2000;
@@ -262,10 +317,16 @@ async function main(): Promise<number> {
   const sampler = startSampling(child, log);
   await sleep(plan.idleS * 1000);
   sampler.setPhase('load');
-  const load = await runLoad(child.url, {
-    path: '/tickets',
-    connectionPaths: () => paths[connection++ % paths.length]!,
-  }, (status) => EXPECTED.has(status), { connections: plan.connections, pipelining: 1, durationS: plan.loadS }, () => child.cpuSeconds());
+  const load = await runLoad(
+    child.url,
+    {
+      path: '/tickets',
+      connectionPaths: () => paths[connection++ % paths.length]!,
+    },
+    (status) => EXPECTED.has(status),
+    { connections: plan.connections, pipelining: 1, durationS: plan.loadS },
+    () => child.cpuSeconds(),
+  );
   sampler.setPhase('cooldown');
   await sleep(plan.idleS * 1000);
   await sampler.stop();
@@ -277,17 +338,42 @@ async function main(): Promise<number> {
   process.stdout.write(`\n${renderText(table)}\n\n`);
   const finishedAt = new Date();
   const subtitle = `${host.nproc} x ${host.cpu}, Node ${host.node}; autocannon ${plan.connections} connections, ${plan.loadS} s; ${finishedAt.toISOString().slice(0, 10)}`;
-  const results = { finishedAt: finishedAt.toISOString(), durationS: (performance.now() - begun) / 1000, machine: host, plan, load, targets, samples };
+  const results = {
+    finishedAt: finishedAt.toISOString(),
+    durationS: (performance.now() - begun) / 1000,
+    machine: host,
+    plan,
+    load,
+    targets,
+    samples,
+  };
   mkdirSync(RESULTS_DIR, { recursive: true });
   writeFileSync(path.join(RESULTS_DIR, 'soak-latest.json'), `${JSON.stringify(results, null, 2)}\n`);
-  writeFileSync(path.join(RESULTS_DIR, 'soak-latest.svg'), renderSoakChart(samples, { subtitle, settleS: SETTLE_S, rssAtSettleBytes: targets.rssAtSettleBytes, rssGrowthLimit: RSS_GROWTH_LIMIT }));
+  writeFileSync(
+    path.join(RESULTS_DIR, 'soak-latest.svg'),
+    renderSoakChart(samples, {
+      subtitle,
+      settleS: SETTLE_S,
+      rssAtSettleBytes: targets.rssAtSettleBytes,
+      rssGrowthLimit: RSS_GROWTH_LIMIT,
+    }),
+  );
   log('wrote bench/results/soak-latest.json, bench/results/soak-latest.svg');
   const missed = [
-    ...(targets.requestsPass ? [] : [`${load.errors} errors and ${load.unexpected} unexpected statuses during the load`]),
-    ...(targets.rssPass ? [] : [`RSS grew ${pct(targets.rssGrowth)} after the first ${SETTLE_S} s (limit +${RSS_GROWTH_LIMIT * 100}%)`]),
-    ...(targets.handlesPass ? [] : [`active handles ${targets.handlesAfter} after the load, ${targets.handlesBaseline} before`]),
+    ...(targets.requestsPass
+      ? []
+      : [`${load.errors} errors and ${load.unexpected} unexpected statuses during the load`]),
+    ...(targets.rssPass
+      ? []
+      : [`RSS grew ${pct(targets.rssGrowth)} after the first ${SETTLE_S} s (limit +${RSS_GROWTH_LIMIT * 100}%)`]),
+    ...(targets.handlesPass
+      ? []
+      : [`active handles ${targets.handlesAfter} after the load, ${targets.handlesBaseline} before`]),
   ];
-  if (samples.some((s) => !s.scraped)) process.stderr.write(`soak: ${samples.filter((s) => !s.scraped).length} scrapes of /metrics failed; their points are missing\n`);
+  if (samples.some((s) => !s.scraped))
+    process.stderr.write(
+      `soak: ${samples.filter((s) => !s.scraped).length} scrapes of /metrics failed; their points are missing\n`,
+    );
   if (missed.length > 0) {
     process.stderr.write(`soak: MISSED\n${missed.map((m) => `  ${m}`).join('\n')}\n`);
     return 1;

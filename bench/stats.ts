@@ -10,7 +10,10 @@ export function median(values: readonly number[]): number | undefined {
 }
 
 /** p50 and p99 of latency samples (milliseconds, any order). */
-export function latencyPercentiles(samples: ArrayLike<number>): { p50Ms: number | undefined; p99Ms: number | undefined } {
+export function latencyPercentiles(samples: ArrayLike<number>): {
+  p50Ms: number | undefined;
+  p99Ms: number | undefined;
+} {
   const sorted = Array.from(samples).sort((a, b) => a - b);
   return { p50Ms: percentile(sorted, 0.5), p99Ms: percentile(sorted, 0.99) };
 }

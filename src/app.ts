@@ -10,7 +10,14 @@ import { createFastPath, hasRequestBody, type FastPath } from './fastpath.ts';
 import { Faults } from './faults.ts';
 import { FORMATTERS } from './format.ts';
 import { METHOD_NOT_ALLOWED_MESSAGE, NOT_FOUND_MESSAGE } from './errors.ts';
-import { clientErrorHandler, handleError, methodNotAllowed, notFound, sendError, writeRawError } from './http-errors.ts';
+import {
+  clientErrorHandler,
+  handleError,
+  methodNotAllowed,
+  notFound,
+  sendError,
+  writeRawError,
+} from './http-errors.ts';
 import { Lifecycle } from './lifecycle.ts';
 import { Metrics } from './metrics.ts';
 import { opsRoutes, RELEASE } from './routes/ops.ts';
@@ -41,13 +48,16 @@ export const SERVER_TIMEOUTS = {
 
 function httpServer(fastPath: FastPath | undefined) {
   return (handler: RequestListener) => {
-    return createServer({
-      maxHeaderSize: MAX_HEADER_BYTES,
-      headersTimeout: SERVER_TIMEOUTS.headersTimeout,
-      requestTimeout: SERVER_TIMEOUTS.requestTimeout,
-      connectionsCheckingInterval: SERVER_TIMEOUTS.connectionsCheckingInterval,
-      keepAliveTimeout: SERVER_TIMEOUTS.keepAliveTimeout,
-    }, fastPath ? (request, response) => fastPath(request, response) || handler(request, response) : handler);
+    return createServer(
+      {
+        maxHeaderSize: MAX_HEADER_BYTES,
+        headersTimeout: SERVER_TIMEOUTS.headersTimeout,
+        requestTimeout: SERVER_TIMEOUTS.requestTimeout,
+        connectionsCheckingInterval: SERVER_TIMEOUTS.connectionsCheckingInterval,
+        keepAliveTimeout: SERVER_TIMEOUTS.keepAliveTimeout,
+      },
+      fastPath ? (request, response) => fastPath(request, response) || handler(request, response) : handler,
+    );
   };
 }
 
@@ -62,15 +72,19 @@ const METHOD_ORDER = ['GET', 'HEAD', 'OPTIONS'];
 
 /** find-my-way's path syntax as a RegExp, for telling a wrong method (405) from a wrong path (404). */
 function pathPattern(url: string): RegExp {
-  const source = url.replace(/:[A-Za-z0-9_]+(\(([^)]*)\))?|\*|[.+?^${}()|[\]\\]/g, (token, _group, regex: string | undefined) => {
-    if (token === '*') return '.*';
-    if (token.startsWith(':')) return regex === undefined ? '[^/]+' : `(?:${regex.replace(/^\^|\$$/g, '')})`;
-    return `\\${token}`;
-  });
+  const source = url.replace(
+    /:[A-Za-z0-9_]+(\(([^)]*)\))?|\*|[.+?^${}()|[\]\\]/g,
+    (token, _group, regex: string | undefined) => {
+      if (token === '*') return '.*';
+      if (token.startsWith(':')) return regex === undefined ? '[^/]+' : `(?:${regex.replace(/^\^|\$$/g, '')})`;
+      return `\\${token}`;
+    },
+  );
   return new RegExp(`^${source.replace(/\/$/, '')}/?$`);
 }
 
-const bodyTooLarge = (reply: FastifyReply) => sendError(reply, 413, `A request body may not exceed ${BODY_LIMIT} bytes.`);
+const bodyTooLarge = (reply: FastifyReply) =>
+  sendError(reply, 413, `A request body may not exceed ${BODY_LIMIT} bytes.`);
 
 function limitChunkedBody(raw: IncomingMessage, reply: FastifyReply, done: () => void): void {
   let received = 0;
@@ -105,7 +119,10 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
   const faults = new Faults({ errorRate: config.faultErrorRate, delayMs: config.faultDelayMs });
   const debug = config.logLevel === 'debug' || config.logLevel === 'trace';
   // Faults and per-request logs apply to every request, so they need the full path.
-  const fastPath = faults.enabled || debug ? undefined : createFastPath({ store, version, lifecycle, metrics, maxUrlLength: MAX_URL_LENGTH });
+  const fastPath =
+    faults.enabled || debug
+      ? undefined
+      : createFastPath({ store, version, lifecycle, metrics, maxUrlLength: MAX_URL_LENGTH });
   const app = Fastify({
     serverFactory: httpServer(fastPath),
     logger: loggerOptions(config),
@@ -140,7 +157,9 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
   const allowed = (path: string): string | undefined => {
     const methods = new Set(routes.filter((r) => r.pattern.test(path)).flatMap((r) => r.methods));
     if (methods.size === 0) return undefined;
-    return [...methods].sort((a, b) => (METHOD_ORDER.indexOf(a) + 1 || 9) - (METHOD_ORDER.indexOf(b) + 1 || 9)).join(', ');
+    return [...methods]
+      .sort((a, b) => (METHOD_ORDER.indexOf(a) + 1 || 9) - (METHOD_ORDER.indexOf(b) + 1 || 9))
+      .join(', ');
   };
 
   app.addHook('onRequest', (request, reply, done) => {
@@ -172,7 +191,11 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
     // A route's label is its path pattern without the parameter's regex; 404s share one.
     const route = request.is404 ? 'unmatched' : request.routeOptions.url!.replace(/\([^/]*\)$/, '');
     metrics.record(route, request.method, reply.statusCode, reply.elapsedTime / 1000);
-    if (debug) request.log.debug({ method: request.method, url: request.url, statusCode: reply.statusCode, ms: reply.elapsedTime }, 'request');
+    if (debug)
+      request.log.debug(
+        { method: request.method, url: request.url, statusCode: reply.statusCode, ms: reply.elapsedTime },
+        'request',
+      );
     done();
   });
 
@@ -188,8 +211,9 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
       info: {
         title: 'ecadraft',
         version: RELEASE,
-        description: 'Support tickets in the wire format of Eve, in two versions told apart by the customer casing '
-          + 'and the x-ecadraft-version header.',
+        description:
+          'Support tickets in the wire format of Eve, in two versions told apart by the customer casing ' +
+          'and the x-ecadraft-version header.',
       },
     },
   });

@@ -49,7 +49,13 @@ function integer(env: Env, name: string, fallback: number, min: number, max: num
   return n;
 }
 
-function oneOf<T extends string>(env: Env, name: string, fallback: T, accepted: readonly T[], is: (v: string) => v is T): T {
+function oneOf<T extends string>(
+  env: Env,
+  name: string,
+  fallback: T,
+  accepted: readonly T[],
+  is: (v: string) => v is T,
+): T {
   const value = raw(env, name);
   if (value === undefined) return fallback;
   const trimmed = value.trim();
@@ -71,7 +77,8 @@ function delayRange(env: Env, name: string): { min: number; max: number } | unde
   const value = raw(env, name);
   if (value === undefined) return undefined;
   const m = /^\s*(\d+)\s*(?:-\s*(\d+)\s*)?$/.exec(value);
-  const min = Number(m?.[1]), max = m?.[2] === undefined ? min : Number(m[2]);
+  const min = Number(m?.[1]),
+    max = m?.[2] === undefined ? min : Number(m[2]);
   if (!m || min > max || max > MAX_FAULT_DELAY_MS) {
     fail(name, value, `milliseconds as N or MIN-MAX, at most ${MAX_FAULT_DELAY_MS}`);
   }
@@ -96,8 +103,11 @@ export function loadConfig(env: Env): Config {
     faultDelayMs: delayRange(env, 'FAULT_DELAY_MS'),
   };
   if (config.shutdownTimeoutMs <= config.shutdownDelayMs) {
-    fail('SHUTDOWN_TIMEOUT_MS', String(config.shutdownTimeoutMs),
-      `an integer greater than SHUTDOWN_DELAY_MS (${config.shutdownDelayMs}), since the delay is part of the shutdown`);
+    fail(
+      'SHUTDOWN_TIMEOUT_MS',
+      String(config.shutdownTimeoutMs),
+      `an integer greater than SHUTDOWN_DELAY_MS (${config.shutdownDelayMs}), since the delay is part of the shutdown`,
+    );
   }
   return config;
 }

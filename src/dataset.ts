@@ -50,7 +50,8 @@ function interner(): (s: string) => string {
 const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
 
 export function idAt(data: Dataset, index: number): string {
-  const b = data.ids, o = index * 16;
+  const b = data.ids,
+    o = index * 16;
   let s = '';
   for (let i = 0; i < 16; i++) {
     if (i === 4 || i === 6 || i === 8 || i === 10) s += '-';
@@ -61,7 +62,10 @@ export function idAt(data: Dataset, index: number): string {
 
 export function etagAt(data: Dataset, index: number): string {
   if (!data.etagKnown[index]) {
-    createHash('sha1').update(`${ticketHead(data, index)}}`).digest().copy(data.etags, index * 20);
+    createHash('sha1')
+      .update(`${ticketHead(data, index)}}`)
+      .digest()
+      .copy(data.etags, index * 20);
     data.etagKnown[index] = 1;
   }
   return data.etags.toString('hex', index * 20, index * 20 + 20);
@@ -73,9 +77,11 @@ export function statusAt(data: Dataset, index: number): string {
 
 /** The JSON members of a ticket before `_etag`: what the ETag hashes. */
 export function ticketHead(data: Dataset, index: number): string {
-  return `{"customer":${JSON.stringify(data.customers[index])},"status":${JSON.stringify(statusAt(data, index))},`
-    + `"product":${JSON.stringify(data.products[index])},"_id":"${idAt(data, index)}",`
-    + `"_updated":"${formatHttpDate(data.updated[index]!)}","_created":"${formatHttpDate(data.created[index]!)}"`;
+  return (
+    `{"customer":${JSON.stringify(data.customers[index])},"status":${JSON.stringify(statusAt(data, index))},` +
+    `"product":${JSON.stringify(data.products[index])},"_id":"${idAt(data, index)}",` +
+    `"_updated":"${formatHttpDate(data.updated[index]!)}","_created":"${formatHttpDate(data.created[index]!)}"`
+  );
 }
 
 export interface Column {
@@ -87,14 +93,22 @@ export interface Column {
 /** How to read one served field of any ticket; undefined for a field tickets lack. */
 export function columnOf(data: Dataset, field: string): Column | undefined {
   switch (field) {
-    case 'customer': return { kind: 'string', get: (i) => data.customers[i]! };
-    case 'product': return { kind: 'string', get: (i) => data.products[i]! };
-    case 'status': return { kind: 'string', get: (i) => statusAt(data, i) };
-    case '_id': return { kind: 'string', get: (i) => idAt(data, i) };
-    case '_etag': return { kind: 'string', get: (i) => etagAt(data, i) };
-    case '_created': return { kind: 'date', get: (i) => data.created[i]! };
-    case '_updated': return { kind: 'date', get: (i) => data.updated[i]! };
-    default: return undefined;
+    case 'customer':
+      return { kind: 'string', get: (i) => data.customers[i]! };
+    case 'product':
+      return { kind: 'string', get: (i) => data.products[i]! };
+    case 'status':
+      return { kind: 'string', get: (i) => statusAt(data, i) };
+    case '_id':
+      return { kind: 'string', get: (i) => idAt(data, i) };
+    case '_etag':
+      return { kind: 'string', get: (i) => etagAt(data, i) };
+    case '_created':
+      return { kind: 'date', get: (i) => data.created[i]! };
+    case '_updated':
+      return { kind: 'date', get: (i) => data.updated[i]! };
+    default:
+      return undefined;
   }
 }
 
@@ -137,7 +151,9 @@ export function generateDataset(count: number, seed: number, formatCustomer: (ra
   // Formatting a name once serves every ticket of that customer; two raw names
   // that format alike (they differ only in case) share one string too.
   const formatted = interner();
-  const customerPool = Array.from({ length: Math.min(count, CUSTOMER_POOL) }, () => formatted(formatCustomer(faker.company.name())));
+  const customerPool = Array.from({ length: Math.min(count, CUSTOMER_POOL) }, () =>
+    formatted(formatCustomer(faker.company.name())),
+  );
   const productPool = Array.from({ length: Math.min(count, PRODUCT_POOL) }, () => faker.commerce.productName());
   const customers = new Array<string>(count);
   const products = new Array<string>(count);
@@ -158,7 +174,15 @@ export function generateDataset(count: number, seed: number, formatCustomer: (ra
     updated[i] = c + faker.number.int({ max: REFERENCE - c });
   }
   return {
-    count, customers, products, statuses, created, updated, ids,
-    etags: Buffer.alloc(count * 20), etagKnown: new Uint8Array(count), idTable: indexIds(ids, count),
+    count,
+    customers,
+    products,
+    statuses,
+    created,
+    updated,
+    ids,
+    etags: Buffer.alloc(count * 20),
+    etagKnown: new Uint8Array(count),
+    idTable: indexIds(ids, count),
   };
 }

@@ -17,7 +17,11 @@ export function parseHttpDate(text: string): number | undefined {
   if (!m) return undefined;
   const [, d, mon, y, hh, mm, ss] = m as unknown as [string, string, string, string, string, string, string];
   const month = MONTHS.indexOf(mon.toLowerCase());
-  const day = Number(d), year = Number(y), hour = Number(hh), minute = Number(mm), second = Number(ss);
+  const day = Number(d),
+    year = Number(y),
+    hour = Number(hh),
+    minute = Number(mm),
+    second = Number(ss);
   if (month < 0 || hour > 23 || minute > 59 || second > 61) return undefined;
   const ms = Date.UTC(year, month, day, hour, minute, Math.min(second, 59));
   // Date.UTC rolls 31 Feb over into March; strptime refuses it.

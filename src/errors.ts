@@ -4,12 +4,15 @@ export const NOT_FOUND_MESSAGE =
   'The requested URL was not found on the server. If you entered the URL manually please check your spelling and try again.';
 export const METHOD_NOT_ALLOWED_MESSAGE = 'The method is not allowed for the requested URL.';
 export const INTERNAL_ERROR_MESSAGE =
-  'The server encountered an internal error and was unable to complete your request. '
-  + 'Either the server is overloaded or there is an error in the application.';
+  'The server encountered an internal error and was unable to complete your request. ' +
+  'Either the server is overloaded or there is an error in the application.';
 
 /** A client error with a message meant for the client. */
 export class HttpError extends Error {
-  constructor(readonly statusCode: number, message: string) {
+  constructor(
+    readonly statusCode: number,
+    message: string,
+  ) {
     super(message);
   }
 }

@@ -35,7 +35,10 @@ export function createFastPath({ store, version, lifecycle, metrics, maxUrlLengt
   const prepare = (rep: Representation): Prepared => {
     const validators = validatorHeaders(rep).flat();
     const head = ['x-ecadraft-version', version, ...validators];
-    const ready = { ok: [...head, 'content-type', JSON_CONTENT_TYPE, 'content-length', String(Buffer.byteLength(rep.body))], notModified: head };
+    const ready = {
+      ok: [...head, 'content-type', JSON_CONTENT_TYPE, 'content-length', String(Buffer.byteLength(rep.body))],
+      notModified: head,
+    };
     prepared.set(rep, ready);
     return ready;
   };

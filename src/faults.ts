@@ -6,7 +6,10 @@ export interface FaultSettings {
 }
 
 export class Faults {
-  constructor(readonly settings: FaultSettings, readonly random: () => number = Math.random) {}
+  constructor(
+    readonly settings: FaultSettings,
+    readonly random: () => number = Math.random,
+  ) {}
 
   get enabled(): boolean {
     return this.settings.errorRate > 0 || this.settings.delayMs !== undefined;

@@ -3,10 +3,18 @@
 
 // Title case is not upper case for these four digraphs (Unicode Lt category).
 const TITLE_DIGRAPHS: Record<string, string> = {
-  'Ǆ': 'ǅ', 'ǅ': 'ǅ', 'ǆ': 'ǅ',
-  'Ǉ': 'ǈ', 'ǈ': 'ǈ', 'ǉ': 'ǈ',
-  'Ǌ': 'ǋ', 'ǋ': 'ǋ', 'ǌ': 'ǋ',
-  'Ǳ': 'ǲ', 'ǲ': 'ǲ', 'ǳ': 'ǲ',
+  Ǆ: 'ǅ',
+  ǅ: 'ǅ',
+  ǆ: 'ǅ',
+  Ǉ: 'ǈ',
+  ǈ: 'ǈ',
+  ǉ: 'ǈ',
+  Ǌ: 'ǋ',
+  ǋ: 'ǋ',
+  ǌ: 'ǋ',
+  Ǳ: 'ǲ',
+  ǲ: 'ǲ',
+  ǳ: 'ǲ',
 };
 
 // A word starts at the beginning and after whitespace or a hyphen. Lower-casing

@@ -5,7 +5,13 @@ import { STATUS_CODES } from 'node:http';
 import type { Socket } from 'node:net';
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { JSON_CONTENT_TYPE } from './serialize.ts';
-import { errorBody, HttpError, INTERNAL_ERROR_MESSAGE, METHOD_NOT_ALLOWED_MESSAGE, NOT_FOUND_MESSAGE } from './errors.ts';
+import {
+  errorBody,
+  HttpError,
+  INTERNAL_ERROR_MESSAGE,
+  METHOD_NOT_ALLOWED_MESSAGE,
+  NOT_FOUND_MESSAGE,
+} from './errors.ts';
 
 export function sendError(reply: FastifyReply, code: number, message: string): FastifyReply {
   return reply.code(code).header('content-type', JSON_CONTENT_TYPE).send(errorBody(code, message));
@@ -16,8 +22,13 @@ export const notFound = (reply: FastifyReply) => sendError(reply, 404, NOT_FOUND
 export const methodNotAllowed = (reply: FastifyReply, allow: string) =>
   sendError(reply.header('allow', allow), 405, METHOD_NOT_ALLOWED_MESSAGE);
 
-export function handleError(error: FastifyError | HttpError, request: FastifyRequest, reply: FastifyReply): FastifyReply {
-  const code = error.statusCode !== undefined && error.statusCode >= 400 && error.statusCode < 500 ? error.statusCode : 500;
+export function handleError(
+  error: FastifyError | HttpError,
+  request: FastifyRequest,
+  reply: FastifyReply,
+): FastifyReply {
+  const code =
+    error.statusCode !== undefined && error.statusCode >= 400 && error.statusCode < 500 ? error.statusCode : 500;
   if (code === 500) {
     request.log.error({ err: error }, 'request failed');
     return sendError(reply, 500, INTERNAL_ERROR_MESSAGE);
@@ -41,7 +52,9 @@ export function clientErrorHandler(version: string, maxUrlLength: number) {
     if (error.code === 'HPE_HEADER_OVERFLOW') {
       // The parser gives no sign of which part overflowed; an unfinished
       // request line in what it read means the URL did.
-      const head = Buffer.isBuffer(error.rawPacket) ? error.rawPacket.subarray(0, maxUrlLength + 64).toString('latin1') : '';
+      const head = Buffer.isBuffer(error.rawPacket)
+        ? error.rawPacket.subarray(0, maxUrlLength + 64).toString('latin1')
+        : '';
       code = head.includes('\r\n') || head.includes('\n') ? 431 : 414;
     } else if (error.code === 'ERR_HTTP_REQUEST_TIMEOUT' || error.code === 'HPE_HEADERS_TIMEOUT') {
       code = 408;
@@ -54,7 +67,7 @@ export function clientErrorHandler(version: string, maxUrlLength: number) {
 export function writeRawError(socket: Socket, version: string, code: number, message: string, headers = ''): void {
   const body = errorBody(code, message);
   socket.end(
-    `HTTP/1.1 ${code} ${STATUS_CODES[code]}\r\nContent-Type: ${JSON_CONTENT_TYPE}\r\n${headers}`
-    + `Content-Length: ${Buffer.byteLength(body)}\r\nx-ecadraft-version: ${version}\r\nConnection: close\r\n\r\n${body}`,
+    `HTTP/1.1 ${code} ${STATUS_CODES[code]}\r\nContent-Type: ${JSON_CONTENT_TYPE}\r\n${headers}` +
+      `Content-Length: ${Buffer.byteLength(body)}\r\nx-ecadraft-version: ${version}\r\nConnection: close\r\n\r\n${body}`,
   );
 }

@@ -21,7 +21,10 @@ export class LruCache<V> {
   #weight = 0;
 
   /** @param weigh - bytes a value holds */
-  constructor(readonly maxWeight: number, readonly weigh: (value: V) => number) {}
+  constructor(
+    readonly maxWeight: number,
+    readonly weigh: (value: V) => number,
+  ) {}
 
   get(key: string): V | undefined {
     const node = this.#nodes.get(key);

@@ -17,9 +17,17 @@ export class Metrics {
   // once keeps a request's bookkeeping to an increment and a bucket search.
   readonly #series = new Map<string, Series>();
 
-  constructor(readonly version: string, formatter: string) {
+  constructor(
+    readonly version: string,
+    formatter: string,
+  ) {
     const labelNames = ['route', 'method', 'status_code', 'version'];
-    this.#requests = new Counter({ name: 'ecadraft_http_requests_total', help: 'HTTP requests answered', labelNames, registers: [this.registry] });
+    this.#requests = new Counter({
+      name: 'ecadraft_http_requests_total',
+      help: 'HTTP requests answered',
+      labelNames,
+      registers: [this.registry],
+    });
     this.#duration = new Histogram({
       name: 'ecadraft_http_request_duration_seconds',
       help: 'Time from request to response',
@@ -27,8 +35,12 @@ export class Metrics {
       buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
       registers: [this.registry],
     });
-    new Gauge({ name: 'ecadraft_info', help: 'The running version and its formatter', labelNames: ['version', 'formatter'], registers: [this.registry] })
-      .set({ version, formatter }, 1);
+    new Gauge({
+      name: 'ecadraft_info',
+      help: 'The running version and its formatter',
+      labelNames: ['version', 'formatter'],
+      registers: [this.registry],
+    }).set({ version, formatter }, 1);
     collectDefaultMetrics({ register: this.registry });
   }
 

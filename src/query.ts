@@ -82,7 +82,10 @@ export function parseSort(text: string): SortKey[] {
     while (SORT_PAIR.lastIndex < body.length && body.slice(SORT_PAIR.lastIndex).trim() !== '') {
       const at = SORT_PAIR.lastIndex;
       const m = SORT_PAIR.exec(body);
-      if (!m) throw badRequest(`Unable to parse \`sort\`: expected ("field", 1) at ${JSON.stringify(body.slice(at, at + 20))}`);
+      if (!m)
+        throw badRequest(
+          `Unable to parse \`sort\`: expected ("field", 1) at ${JSON.stringify(body.slice(at, at + 20))}`,
+        );
       keys.push({ field: pythonString(m[1]!), direction: direction(m[2]!) });
       if (m[3] === '') break;
     }
@@ -92,7 +95,9 @@ export function parseSort(text: string): SortKey[] {
     const part = raw.trim();
     const field = part.startsWith('-') ? part.slice(1) : part;
     if (field === '' || /[\s()[\]"']/.test(field)) {
-      throw badRequest(`Unable to parse \`sort\`: ${part === '' ? 'empty field' : `invalid field ${JSON.stringify(part)}`} in ${JSON.stringify(text)}`);
+      throw badRequest(
+        `Unable to parse \`sort\`: ${part === '' ? 'empty field' : `invalid field ${JSON.stringify(part)}`} in ${JSON.stringify(text)}`,
+      );
     }
     keys.push({ field, direction: part.startsWith('-') ? -1 : 1 });
   }

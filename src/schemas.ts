@@ -36,7 +36,8 @@ export const listQuerySchema = {
   properties: {
     where: {
       type: 'string',
-      description: 'Filter: Mongo-style JSON (`{"status": "Open"}`) or a Python-style expression (`status=="Open" and customer>"M"`).',
+      description:
+        'Filter: Mongo-style JSON (`{"status": "Open"}`) or a Python-style expression (`status=="Open" and customer>"M"`).',
     },
     sort: { type: 'string', description: '`[("customer", -1)]` or `status,-customer`' },
     page: { type: 'string', description: 'Page number (default 1)' },

@@ -64,7 +64,10 @@ export class Fragments {
    *   below it they are the fastest path, above it they would cost more memory than
    *   the whole dataset.
    */
-  constructor(readonly data: Dataset, memoLimit: number) {
+  constructor(
+    readonly data: Dataset,
+    memoLimit: number,
+  ) {
     this.#memo = data.count <= memoLimit ? new Array<string | undefined>(data.count) : undefined;
   }
 
@@ -98,13 +101,17 @@ export class Fragments {
 }
 
 export function itemBody(fields: string, id: string, query: ListQuery): string {
-  return `${fields},"_links":{${selfLink(id)},`
-    + `"parent":${link('home', '/')},"collection":${link('tickets', `tickets${linkQuery(query)(query.page)}`)}}}`;
+  return (
+    `${fields},"_links":{${selfLink(id)},` +
+    `"parent":${link('home', '/')},"collection":${link('tickets', `tickets${linkQuery(query)(query.page)}`)}}}`
+  );
 }
 
 export function collectionBody(items: string[], query: ListQuery, total: number): string {
-  return `{"_items":[${items.join(',')}],"_links":${collectionLinks(query, total)},`
-    + `"_meta":{"page":${query.page},"max_results":${query.maxResults},"total":${total}}}`;
+  return (
+    `{"_items":[${items.join(',')}],"_links":${collectionLinks(query, total)},` +
+    `"_meta":{"page":${query.page},"max_results":${query.maxResults},"total":${total}}}`
+  );
 }
 
 /** Eve's `pretty`: the same document indented by four spaces. */

@@ -25,11 +25,14 @@ try {
   const { code, message } = error as NodeJS.ErrnoException;
   die(`cannot listen on ${config.host}:${config.port}: ${code ?? message}`);
 }
-app.log.info({
-  address: app.listeningOrigin,
-  tickets: config.ticketCount,
-  startupMs: Math.round(performance.now()),
-}, 'ecadraft ready');
+app.log.info(
+  {
+    address: app.listeningOrigin,
+    tickets: config.ticketCount,
+    startupMs: Math.round(performance.now()),
+  },
+  'ecadraft ready',
+);
 
 const { shutdownDelayMs, shutdownTimeoutMs } = config;
 let stopping = false;
@@ -41,7 +44,10 @@ function stop(signal: NodeJS.Signals): void {
   }
   stopping = true;
   lifecycle.draining = true;
-  app.log.info({ signal, shutdownDelayMs, shutdownTimeoutMs }, 'stopping: readiness fails, still serving during the delay');
+  app.log.info(
+    { signal, shutdownDelayMs, shutdownTimeoutMs },
+    'stopping: readiness fails, still serving during the delay',
+  );
   setTimeout(() => {
     app.log.error({ shutdownTimeoutMs }, 'shutdown took too long: exiting');
     process.exit(1);

@@ -73,11 +73,20 @@ export class Store {
   readonly #doorkeeper = new Doorkeeper();
   #datasetOrder: Uint32Array | undefined;
 
-  constructor(readonly data: Dataset, options: StoreOptions = {}) {
+  constructor(
+    readonly data: Dataset,
+    options: StoreOptions = {},
+  ) {
     this.fragments = new Fragments(data, options.fragmentMemoLimit ?? 200_000);
-    this.#responses = new LruCache(options.responseCacheBytes ?? 16 * 1024 * 1024, (r) => Buffer.byteLength(r.body) + 150);
+    this.#responses = new LruCache(
+      options.responseCacheBytes ?? 16 * 1024 * 1024,
+      (r) => Buffer.byteLength(r.body) + 150,
+    );
     // Room for a few full orders of the dataset (4 bytes a ticket) besides the filters.
-    this.#matches = new LruCache(options.matchCacheBytes ?? Math.max(8 * 1024 * 1024, data.count * 16), (m) => m.byteLength);
+    this.#matches = new LruCache(
+      options.matchCacheBytes ?? Math.max(8 * 1024 * 1024, data.count * 16),
+      (m) => m.byteLength,
+    );
   }
 
   /**
@@ -89,7 +98,8 @@ export class Store {
     const { path: target, queryString } = splitTarget(url);
     const path = target.endsWith('/') ? target.slice(0, -1) : target;
     if (path === COLLECTION_PATH) return this.#responses.get(collectionKey(queryString));
-    if (path.length === ITEM_PATH_LENGTH && path.startsWith('/tickets/')) return this.#responses.get(itemKey(path.slice(9), queryString));
+    if (path.length === ITEM_PATH_LENGTH && path.startsWith('/tickets/'))
+      return this.#responses.get(itemKey(path.slice(9), queryString));
     return undefined;
   }
 
@@ -129,7 +139,9 @@ export class Store {
     const query = parseListQuery(queryString);
     // An item ignores `where`, but a bad one is refused exactly as on the collection.
     if (query.where) compileWhere(this.data, query.where);
-    const fields = query.projection ? this.fragments.projectedFields(index, query.projection) : this.fragments.fields(index);
+    const fields = query.projection
+      ? this.fragments.projectedFields(index, query.projection)
+      : this.fragments.fields(index);
     let text = itemBody(fields, id, query);
     if (query.pretty) text = prettify(text);
     const rep: Representation = {
@@ -200,7 +212,8 @@ export class Store {
     if (ranks) return ranks;
     const { get } = columnOf(this.data, field)!;
     const compare = (a: number, b: number) => {
-      const x = get(a), y = get(b);
+      const x = get(a),
+        y = get(b);
       return typeof x === 'number' ? x - (y as number) : compareCodePoints(x, y as string);
     };
     const order = this.#identity().slice().sort(compare);

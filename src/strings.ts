@@ -3,7 +3,8 @@ export function compareCodePoints(a: string, b: string): number {
   if (a === b) return 0;
   const n = Math.min(a.length, b.length);
   for (let i = 0; i < n; i++) {
-    let x = a.charCodeAt(i), y = b.charCodeAt(i);
+    let x = a.charCodeAt(i),
+      y = b.charCodeAt(i);
     if (x === y) continue;
     // Surrogates (D800-DFFF) encode code points above every BMP unit, so move
     // them above E000-FFFF before comparing.

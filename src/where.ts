@@ -146,9 +146,15 @@ function ordered(field: Accessor, op: Operand, test: (c: number) => boolean): Pr
   return (i) => test(compare(field.get(i)!, value));
 }
 
-const not = (p: Predicate): Predicate => (i) => !p(i);
+const not =
+  (p: Predicate): Predicate =>
+  (i) =>
+    !p(i);
 const every = (ps: Predicate[]): Predicate => (ps.length === 1 ? ps[0]! : (i) => ps.every((p) => p(i)));
-const some = (ps: Predicate[]): Predicate => (i) => ps.some((p) => p(i));
+const some =
+  (ps: Predicate[]): Predicate =>
+  (i) =>
+    ps.some((p) => p(i));
 
 function list(value: Json, name: string): Json[] {
   if (!Array.isArray(value)) unparsable(`${name} needs an array`);
@@ -169,14 +175,22 @@ function fieldPredicate(field: Accessor, condition: Json): Predicate {
     const value = (condition as JsonObject)[op]!;
     const arg = () => operand(field.kind, value);
     switch (op) {
-      case '$eq': return equals(field, arg());
-      case '$ne': return not(equals(field, arg()));
-      case '$gt': return ordered(field, arg(), (c) => c > 0);
-      case '$gte': return ordered(field, arg(), (c) => c >= 0);
-      case '$lt': return ordered(field, arg(), (c) => c < 0);
-      case '$lte': return ordered(field, arg(), (c) => c <= 0);
-      case '$in': return some(list(value, op).map((v) => equals(field, operand(field.kind, v))));
-      case '$nin': return not(some(list(value, op).map((v) => equals(field, operand(field.kind, v)))));
+      case '$eq':
+        return equals(field, arg());
+      case '$ne':
+        return not(equals(field, arg()));
+      case '$gt':
+        return ordered(field, arg(), (c) => c > 0);
+      case '$gte':
+        return ordered(field, arg(), (c) => c >= 0);
+      case '$lt':
+        return ordered(field, arg(), (c) => c < 0);
+      case '$lte':
+        return ordered(field, arg(), (c) => c <= 0);
+      case '$in':
+        return some(list(value, op).map((v) => equals(field, operand(field.kind, v))));
+      case '$nin':
+        return not(some(list(value, op).map((v) => equals(field, operand(field.kind, v)))));
       case '$exists': {
         const wanted = value !== false && value !== 0 && value !== null;
         const has = field.kind !== 'missing';
@@ -196,10 +210,14 @@ function objectPredicate(data: Dataset, filter: JsonObject): Predicate {
   const parts = Object.keys(filter).map((key): Predicate => {
     const value = filter[key]!;
     switch (key) {
-      case '$and': return every(conditions(value, key).map((c) => objectPredicate(data, c)));
-      case '$or': return some(conditions(value, key).map((c) => objectPredicate(data, c)));
-      case '$nor': return not(some(conditions(value, key).map((c) => objectPredicate(data, c))));
-      default: return fieldPredicate(accessor(data, key), value);
+      case '$and':
+        return every(conditions(value, key).map((c) => objectPredicate(data, c)));
+      case '$or':
+        return some(conditions(value, key).map((c) => objectPredicate(data, c)));
+      case '$nor':
+        return not(some(conditions(value, key).map((c) => objectPredicate(data, c))));
+      default:
+        return fieldPredicate(accessor(data, key), value);
     }
   });
   return parts.length === 0 ? () => true : every(parts);
@@ -217,27 +235,45 @@ type Token =
   | { t: 'value'; v: string | number }
   | { t: 'punct'; v: '(' | ')' };
 
-const TOKEN = new RegExp([
-  /(\s+)/.source,
-  /(==|!=|>=|<=|>|<)/.source,
-  /([A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*)/.source,
-  /([+-]?(?:\d(?:_?\d)*(?:\.(?:\d(?:_?\d)*)?)?|\.\d(?:_?\d)*)(?:[eE][+-]?\d(?:_?\d)*)?)(?![A-Za-z0-9_.])/.source,
-  /('(?:[^'\\\n]|\\[\s\S])*'|"(?:[^"\\\n]|\\[\s\S])*")/.source,
-  /([()])/.source,
-].join('|'), 'y');
+const TOKEN = new RegExp(
+  [
+    /(\s+)/.source,
+    /(==|!=|>=|<=|>|<)/.source,
+    /([A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*)/.source,
+    /([+-]?(?:\d(?:_?\d)*(?:\.(?:\d(?:_?\d)*)?)?|\.\d(?:_?\d)*)(?:[eE][+-]?\d(?:_?\d)*)?)(?![A-Za-z0-9_.])/.source,
+    /('(?:[^'\\\n]|\\[\s\S])*'|"(?:[^"\\\n]|\\[\s\S])*")/.source,
+    /([()])/.source,
+  ].join('|'),
+  'y',
+);
 
-const ESCAPES: Record<string, string> = { n: '\n', t: '\t', r: '\r', '\\': '\\', "'": "'", '"': '"', '0': '\0', a: '\x07', b: '\b', f: '\f', v: '\v', '\n': '' };
+const ESCAPES: Record<string, string> = {
+  n: '\n',
+  t: '\t',
+  r: '\r',
+  '\\': '\\',
+  "'": "'",
+  '"': '"',
+  '0': '\0',
+  a: '\x07',
+  b: '\b',
+  f: '\f',
+  v: '\v',
+  '\n': '',
+};
 
 /** The text of a Python string literal, quotes included. */
 export function pythonString(literal: string): string {
-  return literal.slice(1, -1).replace(/\\(x[0-9a-fA-F]{2}|u[0-9a-fA-F]{4}|U[0-9a-fA-F]{8}|[\s\S])/g, (whole, esc: string) => {
-    if (esc.length > 1) {
-      const cp = parseInt(esc.slice(1), 16);
-      return cp <= 0x10ffff ? String.fromCodePoint(cp) : unparsable(`invalid escape ${whole}`);
-    }
-    // Python keeps an unknown escape as written.
-    return ESCAPES[esc] ?? whole;
-  });
+  return literal
+    .slice(1, -1)
+    .replace(/\\(x[0-9a-fA-F]{2}|u[0-9a-fA-F]{4}|U[0-9a-fA-F]{8}|[\s\S])/g, (whole, esc: string) => {
+      if (esc.length > 1) {
+        const cp = parseInt(esc.slice(1), 16);
+        return cp <= 0x10ffff ? String.fromCodePoint(cp) : unparsable(`invalid escape ${whole}`);
+      }
+      // Python keeps an unknown escape as written.
+      return ESCAPES[esc] ?? whole;
+    });
 }
 
 function tokenize(text: string): Token[] {
@@ -259,7 +295,14 @@ function tokenize(text: string): Token[] {
 }
 
 const UNSUPPORTED_WORDS = new Set(['not', 'in', 'is', 'lambda', 'if', 'else', 'for']);
-const COMPARISONS: Record<string, string> = { '==': '$eq', '!=': '$ne', '>': '$gt', '>=': '$gte', '<': '$lt', '<=': '$lte' };
+const COMPARISONS: Record<string, string> = {
+  '==': '$eq',
+  '!=': '$ne',
+  '>': '$gt',
+  '>=': '$gte',
+  '<': '$lt',
+  '<=': '$lte',
+};
 
 function parsePython(text: string): JsonObject {
   const tokens = tokenize(text);
@@ -291,14 +334,16 @@ function parsePython(text: string): JsonObject {
       if (close?.t !== 'punct' || close.v !== ')') unparsable(`expected \`)\`, found ${describe(close)}`);
       return inner;
     }
-    if (tok?.t !== 'name' || tok.v === 'and' || tok.v === 'or') unparsable(`expected a field name, found ${describe(tok)}`);
+    if (tok?.t !== 'name' || tok.v === 'and' || tok.v === 'or')
+      unparsable(`expected a field name, found ${describe(tok)}`);
     pos++;
     const op = tokens[pos++];
     unsupported(op);
     if (op?.t !== 'op') unparsable(`expected a comparison after \`${tok.v}\`, found ${describe(op)}`);
     const value = tokens[pos++];
     unsupported(value);
-    if (value?.t !== 'value' && value?.t !== 'name') unparsable(`expected a value after \`${op.v}\`, found ${describe(value)}`);
+    if (value?.t !== 'value' && value?.t !== 'name')
+      unparsable(`expected a value after \`${op.v}\`, found ${describe(value)}`);
     if (peek()?.t === 'op') unparsable('chained comparisons are not supported');
     return { [tok.v]: { [COMPARISONS[op.v]!]: value.v } };
   };

@@ -6,16 +6,19 @@ import { appFor, closeApps, get, page, VERSIONS, type Json } from './helpers/app
 t.teardown(closeApps);
 
 const ITEM_KEYS = ['customer', 'status', 'product', '_id', '_updated', '_created', '_etag', '_links'];
-const RFC1123 = /^(Mon|Tue|Wed|Thu|Fri|Sat|Sun), \d{2} (Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) \d{4} \d{2}:\d{2}:\d{2} GMT$/;
+const RFC1123 =
+  /^(Mon|Tue|Wed|Thu|Fri|Sat|Sun), \d{2} (Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) \d{4} \d{2}:\d{2}:\d{2} GMT$/;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
-const NOT_FOUND = 'The requested URL was not found on the server. If you entered the URL manually please check your spelling and try again.';
+const NOT_FOUND =
+  'The requested URL was not found on the server. If you entered the URL manually please check your spelling and try again.';
 const q = encodeURIComponent;
 
 for (const version of VERSIONS) {
   t.test(`${version}`, async (t) => {
     const app = await appFor(version);
-    const all: Json[] = (await page(app, '/tickets?max_results=50')).
-      _items.concat((await page(app, '/tickets?max_results=50&page=2'))._items);
+    const all: Json[] = (await page(app, '/tickets?max_results=50'))._items.concat(
+      (await page(app, '/tickets?max_results=50&page=2'))._items,
+    );
 
     t.test('home', async (t) => {
       const res = await get(app, '/');
@@ -38,7 +41,11 @@ for (const version of VERSIONS) {
       t.equal(res.headers['x-total-count'], '100');
       const newest = Math.max(...body._items.map((i: Json) => Date.parse(i._updated)));
       t.equal(res.headers['last-modified'], new Date(newest).toUTCString());
-      t.equal(res.headers.etag, `"${createHash('sha1').update(res.rawPayload).digest('hex')}"`, 'ETag over the exact body');
+      t.equal(
+        res.headers.etag,
+        `"${createHash('sha1').update(res.rawPayload).digest('hex')}"`,
+        'ETag over the exact body',
+      );
       for (const item of body._items) {
         t.same(Object.keys(item), ITEM_KEYS);
         t.match(item._id, UUID);
@@ -49,13 +56,21 @@ for (const version of VERSIONS) {
         t.same(item._links, { self: { title: 'Ticket', href: `tickets/${item._id}` } });
         t.ok(['Open', 'Pending', 'In Progress', 'Resolved', 'Closed'].includes(item.status));
         const { _etag, _links, ...served } = item;
-        t.equal(_etag, createHash('sha1').update(JSON.stringify(served)).digest('hex'), 'ETag hashes the ticket as served');
+        t.equal(
+          _etag,
+          createHash('sha1').update(JSON.stringify(served)).digest('hex'),
+          'ETag hashes the ticket as served',
+        );
       }
     });
 
     t.test('customer formatting is the version', async (t) => {
       for (const { customer } of all) {
-        if (version === 'v1') t.equal(customer, customer.toLowerCase().replace(/(^|[\s-])(\S)/g, (_: string, s: string, c: string) => s + c.toUpperCase()));
+        if (version === 'v1')
+          t.equal(
+            customer,
+            customer.toLowerCase().replace(/(^|[\s-])(\S)/g, (_: string, s: string, c: string) => s + c.toUpperCase()),
+          );
         else t.equal(customer, customer.toUpperCase());
       }
       t.ok(all.some((i) => /[a-z]/.test(i.customer)) === (version === 'v1'), 'lower-case letters only in v1');
@@ -87,9 +102,15 @@ for (const version of VERSIONS) {
 
     t.test('link query strings: order, echo, encoding', async (t) => {
       const where = '{"status": "Open"}';
-      const body = await page(app, `/tickets?zeta=1&page=2&projection=${q('{"customer":1}')}&sort=-customer&embedded={}&where=${q(where)}&max_results=3&pretty&alpha=x y`);
+      const body = await page(
+        app,
+        `/tickets?zeta=1&page=2&projection=${q('{"customer":1}')}&sort=-customer&embedded={}&where=${q(where)}&max_results=3&pretty&alpha=x y`,
+      );
       const w = '%7B%22status%22:%20%22Open%22%7D';
-      t.equal(body._links.self.href, `tickets?max_results=3&where=${w}&sort=-customer&page=2&zeta=1&pretty=&alpha=x%20y`);
+      t.equal(
+        body._links.self.href,
+        `tickets?max_results=3&where=${w}&sort=-customer&page=2&zeta=1&pretty=&alpha=x%20y`,
+      );
       t.equal(body._links.prev.href, `tickets?max_results=3&where=${w}&sort=-customer&zeta=1&pretty=&alpha=x%20y`);
       for (const link of Object.values<Json>(body._links)) {
         t.doesNotThrow(() => new URL(link.href, 'http://x/'), 'a valid URL');
@@ -97,7 +118,11 @@ for (const version of VERSIONS) {
       }
       const unicode = await page(app, '/tickets?x=%C3%A9%E2%82%AC&y=%22%3C%3E%7C%5E%60');
       t.equal(unicode._links.next.href, 'tickets?page=2&x=%C3%A9%E2%82%AC&y=%22%3C%3E%7C%5E%60');
-      t.equal(decodeURIComponent(unicode._links.next.href), 'tickets?page=2&x=é€&y="<>|^`', 'decodes to what Eve writes');
+      t.equal(
+        decodeURIComponent(unicode._links.next.href),
+        'tickets?page=2&x=é€&y="<>|^`',
+        'decodes to what Eve writes',
+      );
       const none = await page(app, `/tickets?where=${q('{"status":"Nope"}')}&foo=bar`);
       t.equal(none._links.self.href, 'tickets', 'self carries no query when nothing matches');
       t.same(Object.keys(none._links), ['parent', 'self']);
@@ -105,10 +130,24 @@ for (const version of VERSIONS) {
 
     t.test('paging parameters as Eve, never a 500', async (t) => {
       const cases: [string, number, number][] = [
-        ['', 25, 1], ['max_results=10', 10, 1], ['max_results=10.9', 10, 1], ['max_results=0', 25, 1], ['max_results=-5', 25, 1],
-        ['max_results=abc', 25, 1], ['max_results=60', 50, 1], ['max_results=1e400', 50, 1], ['max_results=nan', 25, 1],
-        ['max_results=', 25, 1], ['page=-2', 25, 2], ['page=0', 25, 1], ['page=abc', 25, 1], ['page=2.5', 25, 1],
-        ['page=3&page=1', 25, 3], ['max_results=5&max_results=7', 5, 1], ['page=', 25, 1], ['page=%2B2', 25, 2],
+        ['', 25, 1],
+        ['max_results=10', 10, 1],
+        ['max_results=10.9', 10, 1],
+        ['max_results=0', 25, 1],
+        ['max_results=-5', 25, 1],
+        ['max_results=abc', 25, 1],
+        ['max_results=60', 50, 1],
+        ['max_results=1e400', 50, 1],
+        ['max_results=nan', 25, 1],
+        ['max_results=', 25, 1],
+        ['page=-2', 25, 2],
+        ['page=0', 25, 1],
+        ['page=abc', 25, 1],
+        ['page=2.5', 25, 1],
+        ['page=3&page=1', 25, 3],
+        ['max_results=5&max_results=7', 5, 1],
+        ['page=', 25, 1],
+        ['page=%2B2', 25, 2],
       ];
       for (const [query, maxResults, pageNo] of cases) {
         const res = await get(app, `/tickets?${query}`);
@@ -116,14 +155,20 @@ for (const version of VERSIONS) {
         t.same(res.json()._meta, { page: pageNo, max_results: maxResults, total: 100 }, query);
       }
       const p2 = await page(app, '/tickets?max_results=10&page=2');
-      t.same(p2._items.map((i: Json) => i._id), all.slice(10, 20).map((i) => i._id));
+      t.same(
+        p2._items.map((i: Json) => i._id),
+        all.slice(10, 20).map((i) => i._id),
+      );
     });
 
     t.test('where: JSON (Mongo) syntax', async (t) => {
       const count = (pred: (i: Json) => boolean) => all.filter(pred).length;
       const cases: [object, (i: Json) => boolean][] = [
         [{ status: 'Resolved' }, (i) => i.status === 'Resolved'],
-        [{ $or: [{ status: 'Open' }, { product: all[3].product }] }, (i) => i.status === 'Open' || i.product === all[3].product],
+        [
+          { $or: [{ status: 'Open' }, { product: all[3].product }] },
+          (i) => i.status === 'Open' || i.product === all[3].product,
+        ],
         [{ status: { $in: ['Open', 'Pending'] } }, (i) => ['Open', 'Pending'].includes(i.status)],
         [{ status: { $nin: ['Open', 'Pending'] } }, (i) => !['Open', 'Pending'].includes(i.status)],
         [{ status: { $ne: 'Open' } }, (i) => i.status !== 'Open'],
@@ -157,7 +202,7 @@ for (const version of VERSIONS) {
       t.ok(hit._meta.total >= 1);
       const other = version === 'v1' ? customer.toUpperCase() : customer.toLowerCase();
       const miss = await page(app, `/tickets?where=${q(JSON.stringify({ customer: other }))}`);
-      t.equal(miss._meta.total, 0, 'the other version\'s casing matches nothing');
+      t.equal(miss._meta.total, 0, "the other version's casing matches nothing");
     });
 
     t.test('where: Python-style expressions equal their JSON twins', async (t) => {
@@ -165,7 +210,10 @@ for (const version of VERSIONS) {
         ['status=="Resolved"', { status: 'Resolved' }],
         ['status==Resolved', { status: 'Resolved' }],
         ["status == 'Open' and customer > 'M'", { status: 'Open', customer: { $gt: 'M' } }],
-        ['(status=="Open" or status=="Pending") and customer>"M"', { $and: [{ $or: [{ status: 'Open' }, { status: 'Pending' }] }, { customer: { $gt: 'M' } }] }],
+        [
+          '(status=="Open" or status=="Pending") and customer>"M"',
+          { $and: [{ $or: [{ status: 'Open' }, { status: 'Pending' }] }, { customer: { $gt: 'M' } }] },
+        ],
         ['status != "Open"', { status: { $ne: 'Open' } }],
         ['customer <= "K" or customer >= "W"', { $or: [{ customer: { $lte: 'K' } }, { customer: { $gte: 'W' } }] }],
         ['status == 1', { status: 1 }],
@@ -173,7 +221,11 @@ for (const version of VERSIONS) {
       for (const [python, json] of pairs) {
         const a = await page(app, `/tickets?max_results=50&where=${q(python)}`);
         const b = await page(app, `/tickets?max_results=50&where=${q(JSON.stringify(json))}`);
-        t.same(a._items.map((i: Json) => i._id), b._items.map((i: Json) => i._id), python);
+        t.same(
+          a._items.map((i: Json) => i._id),
+          b._items.map((i: Json) => i._id),
+          python,
+        );
         t.equal(a._meta.total, b._meta.total, python);
       }
     });
@@ -181,22 +233,48 @@ for (const version of VERSIONS) {
     t.test('sort: both forms, stable, unknown fields accepted', async (t) => {
       const byCustomerDesc = [...all].sort((a, b) => (a.customer < b.customer ? 1 : a.customer > b.customer ? -1 : 0));
       const tuple = await page(app, `/tickets?max_results=50&sort=${q('[("customer", -1)]')}`);
-      t.same(tuple._items.map((i: Json) => i._id), byCustomerDesc.slice(0, 50).map((i) => i._id));
+      t.same(
+        tuple._items.map((i: Json) => i._id),
+        byCustomerDesc.slice(0, 50).map((i) => i._id),
+      );
       const comma = await page(app, '/tickets?max_results=50&sort=-customer');
       t.same(comma._items, tuple._items);
       // Array.prototype.sort is stable, so ties keep dataset order here as they must there.
-      const byStatusThenCustomerDesc = [...all].sort((a, b) => (a.status < b.status ? -1 : a.status > b.status ? 1 : 0) || (a.customer < b.customer ? 1 : a.customer > b.customer ? -1 : 0));
+      const byStatusThenCustomerDesc = [...all].sort(
+        (a, b) =>
+          (a.status < b.status ? -1 : a.status > b.status ? 1 : 0) ||
+          (a.customer < b.customer ? 1 : a.customer > b.customer ? -1 : 0),
+      );
       for (const s of [`[('status', 1), ("customer", -1)]`, 'status, -customer', 'status,-customer']) {
-        const both = [...(await page(app, `/tickets?max_results=50&sort=${q(s)}`))._items, ...(await page(app, `/tickets?max_results=50&page=2&sort=${q(s)}`))._items];
-        t.same(both.map((i: Json) => i._id), byStatusThenCustomerDesc.map((i) => i._id), s);
+        const both = [
+          ...(await page(app, `/tickets?max_results=50&sort=${q(s)}`))._items,
+          ...(await page(app, `/tickets?max_results=50&page=2&sort=${q(s)}`))._items,
+        ];
+        t.same(
+          both.map((i: Json) => i._id),
+          byStatusThenCustomerDesc.map((i) => i._id),
+          s,
+        );
       }
       const byStatus = [...all].sort((a, b) => (a.status < b.status ? -1 : a.status > b.status ? 1 : 0));
       const stable = await page(app, '/tickets?max_results=50&sort=status');
-      t.same(stable._items.map((i: Json) => i._id), byStatus.slice(0, 50).map((i) => i._id), 'ties keep dataset order');
+      t.same(
+        stable._items.map((i: Json) => i._id),
+        byStatus.slice(0, 50).map((i) => i._id),
+        'ties keep dataset order',
+      );
       const byCreated = [...all].sort((a, b) => Date.parse(a._created) - Date.parse(b._created));
-      t.same((await page(app, '/tickets?max_results=50&sort=_created'))._items.map((i: Json) => i._id), byCreated.slice(0, 50).map((i) => i._id), 'dates sort as dates');
+      t.same(
+        (await page(app, '/tickets?max_results=50&sort=_created'))._items.map((i: Json) => i._id),
+        byCreated.slice(0, 50).map((i) => i._id),
+        'dates sort as dates',
+      );
       for (const s of ['nosuchfield', '-nosuchfield', '']) {
-        t.same((await page(app, `/tickets?max_results=50&sort=${s}`))._items.map((i: Json) => i._id), all.slice(0, 50).map((i) => i._id), `sort=${s}`);
+        t.same(
+          (await page(app, `/tickets?max_results=50&sort=${s}`))._items.map((i: Json) => i._id),
+          all.slice(0, 50).map((i) => i._id),
+          `sort=${s}`,
+        );
       }
     });
 
@@ -313,7 +391,10 @@ for (const version of VERSIONS) {
           const res = await app.inject({ method, url, payload: { a: 1 } });
           t.equal(res.statusCode, 405, `${method} ${url}`);
           t.equal(res.headers.allow, 'GET, HEAD, OPTIONS');
-          t.same(res.json(), { _status: 'ERR', _error: { code: 405, message: 'The method is not allowed for the requested URL.' } });
+          t.same(res.json(), {
+            _status: 'ERR',
+            _error: { code: 405, message: 'The method is not allowed for the requested URL.' },
+          });
         }
       }
       for (const url of ['/Tickets', '/TICKETS/', '/nope', '/tickets/a/b', '/tickets.json']) {

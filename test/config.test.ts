@@ -3,21 +3,44 @@ import { ConfigError, DEFAULT_SEED, loadConfig } from '../src/config.ts';
 
 t.test('defaults of service.md', async (t) => {
   t.same(loadConfig({}), {
-    version: 'v1', port: 8080, host: '0.0.0.0', ticketCount: 100, seed: DEFAULT_SEED,
-    logLevel: 'info', shutdownDelayMs: 5000, shutdownTimeoutMs: 20000,
-    faultErrorRate: 0, faultDelayMs: undefined,
+    version: 'v1',
+    port: 8080,
+    host: '0.0.0.0',
+    ticketCount: 100,
+    seed: DEFAULT_SEED,
+    logLevel: 'info',
+    shutdownDelayMs: 5000,
+    shutdownTimeoutMs: 20000,
+    faultErrorRate: 0,
+    faultDelayMs: undefined,
   });
   t.same(loadConfig({ PORT: '', VERSION: '  ' }).port, 8080, 'an empty value is the default');
 });
 
 t.test('every variable is read', async (t) => {
   const c = loadConfig({
-    VERSION: 'v2', PORT: '9090', HOST: '127.0.0.1', TICKET_COUNT: '1000000', SEED: '7',
-    LOG_LEVEL: 'debug', SHUTDOWN_DELAY_MS: '0', SHUTDOWN_TIMEOUT_MS: '1', FAULT_ERROR_RATE: '0.25', FAULT_DELAY_MS: '10-200',
+    VERSION: 'v2',
+    PORT: '9090',
+    HOST: '127.0.0.1',
+    TICKET_COUNT: '1000000',
+    SEED: '7',
+    LOG_LEVEL: 'debug',
+    SHUTDOWN_DELAY_MS: '0',
+    SHUTDOWN_TIMEOUT_MS: '1',
+    FAULT_ERROR_RATE: '0.25',
+    FAULT_DELAY_MS: '10-200',
   });
   t.same(c, {
-    version: 'v2', port: 9090, host: '127.0.0.1', ticketCount: 1_000_000, seed: 7, logLevel: 'debug', shutdownDelayMs: 0, shutdownTimeoutMs: 1,
-    faultErrorRate: 0.25, faultDelayMs: { min: 10, max: 200 },
+    version: 'v2',
+    port: 9090,
+    host: '127.0.0.1',
+    ticketCount: 1_000_000,
+    seed: 7,
+    logLevel: 'debug',
+    shutdownDelayMs: 0,
+    shutdownTimeoutMs: 1,
+    faultErrorRate: 0.25,
+    faultDelayMs: { min: 10, max: 200 },
   });
   t.same(loadConfig({ FAULT_DELAY_MS: '50' }).faultDelayMs, { min: 50, max: 50 }, 'a fixed delay');
   t.equal(loadConfig({ FAULT_DELAY_MS: '0' }).faultDelayMs, undefined, 'no delay is off');
@@ -34,15 +57,24 @@ t.test('a bad value names the variable, the value and what is accepted', async (
     [{ TICKET_COUNT: '1.5' }, /TICKET_COUNT="1.5"/],
     [{ SEED: '-1' }, /SEED="-1"/],
     [{ SEED: 'x' }, /SEED="x"/],
-    [{ LOG_LEVEL: 'loud' }, /^invalid LOG_LEVEL="loud": expected one of fatal, error, warn, info, debug, trace, silent$/],
+    [
+      { LOG_LEVEL: 'loud' },
+      /^invalid LOG_LEVEL="loud": expected one of fatal, error, warn, info, debug, trace, silent$/,
+    ],
     [{ SHUTDOWN_DELAY_MS: '-5' }, /SHUTDOWN_DELAY_MS="-5"/],
     [{ SHUTDOWN_TIMEOUT_MS: '0' }, /SHUTDOWN_TIMEOUT_MS="0"/],
-    [{ SHUTDOWN_DELAY_MS: '5000', SHUTDOWN_TIMEOUT_MS: '5000' }, /^invalid SHUTDOWN_TIMEOUT_MS="5000": expected an integer greater than SHUTDOWN_DELAY_MS \(5000\)/],
+    [
+      { SHUTDOWN_DELAY_MS: '5000', SHUTDOWN_TIMEOUT_MS: '5000' },
+      /^invalid SHUTDOWN_TIMEOUT_MS="5000": expected an integer greater than SHUTDOWN_DELAY_MS \(5000\)/,
+    ],
     [{ HOST: 'a b' }, /HOST="a b"/],
     [{ FAULT_ERROR_RATE: '1.5' }, /^invalid FAULT_ERROR_RATE="1.5": expected a number from 0 to 1$/],
     [{ FAULT_ERROR_RATE: '-0.1' }, /FAULT_ERROR_RATE="-0.1"/],
     [{ FAULT_ERROR_RATE: 'half' }, /FAULT_ERROR_RATE="half"/],
-    [{ FAULT_DELAY_MS: '200-10' }, /^invalid FAULT_DELAY_MS="200-10": expected milliseconds as N or MIN-MAX, at most 600000$/],
+    [
+      { FAULT_DELAY_MS: '200-10' },
+      /^invalid FAULT_DELAY_MS="200-10": expected milliseconds as N or MIN-MAX, at most 600000$/,
+    ],
     [{ FAULT_DELAY_MS: 'slow' }, /FAULT_DELAY_MS="slow"/],
     [{ FAULT_DELAY_MS: '700000' }, /FAULT_DELAY_MS="700000"/],
   ];

@@ -7,7 +7,8 @@ const v1 = generateDataset(500, 99, FORMATTERS.v1.format);
 
 t.test('the same seed gives the same tickets, in any process', async (t) => {
   const again = generateDataset(500, 99, FORMATTERS.v1.format);
-  for (let i = 0; i < 500; i++) t.equal(`${ticketHead(again, i)}${etagAt(again, i)}`, `${ticketHead(v1, i)}${etagAt(v1, i)}`);
+  for (let i = 0; i < 500; i++)
+    t.equal(`${ticketHead(again, i)}${etagAt(again, i)}`, `${ticketHead(v1, i)}${etagAt(v1, i)}`);
   const other = generateDataset(500, 100, FORMATTERS.v1.format);
   t.not(idAt(other, 0), idAt(v1, 0), 'another seed, other tickets');
   t.ok(new Set(v1.customers).size < v1.count, 'customers have several tickets each');
@@ -42,7 +43,10 @@ t.test('fields: statuses, ids, dates from a fixed reference, ETags', async (t) =
     t.equal(findById(v1, ticket._id), i);
   }
   t.equal(seen.size, STATUSES.length, 'every status occurs');
-  t.ok(v1.customers.some((c) => / - |, | And /.test(c)), 'company names with hyphens, commas and "and"');
+  t.ok(
+    v1.customers.some((c) => / - |, | And /.test(c)),
+    'company names with hyphens, commas and "and"',
+  );
   t.equal(findById(v1, '00000000-0000-4000-8000-000000000000'), -1);
   t.equal(findById(v1, 'zz'), -1);
 });

@@ -20,7 +20,13 @@ const listen = async (server: ReturnType<typeof createServer>) => {
 t.test('only cache hits of GET and HEAD on the Eve paths take the fast path', async (t) => {
   const store = new Store(generateDataset(100, 1, FORMATTERS.v2.format));
   const lifecycle = new Lifecycle();
-  const fast = createFastPath({ store, version: 'v2', lifecycle, metrics: new Metrics('v2', 'upper-case'), maxUrlLength: 100 });
+  const fast = createFastPath({
+    store,
+    version: 'v2',
+    lifecycle,
+    metrics: new Metrics('v2', 'upper-case'),
+    maxUrlLength: 100,
+  });
   const id = JSON.parse(store.collection('').body.toString())._items[0]._id;
   // An answer is cached the second time it is asked for.
   for (const round of [1, 2]) {
@@ -38,10 +44,17 @@ t.test('only cache hits of GET and HEAD on the Eve paths take the fast path', as
   const base = await listen(server);
   t.teardown(() => server.close());
   const expectations: [string, string, number][] = [
-    ['GET', '/tickets?max_results=3', 200], ['GET', '/tickets/?max_results=3', 200], ['HEAD', '/tickets', 200],
-    ['GET', `/tickets/${id}`, 200], ['GET', `/tickets/${id}/`, 200],
-    ['GET', '/tickets?max_results=4', 599], ['POST', '/tickets', 599], ['GET', '/', 599], ['GET', '/tickets//', 599],
-    ['GET', `/tickets/${id.toUpperCase()}`, 599], ['GET', `/tickets?${'x'.repeat(100)}`, 599],
+    ['GET', '/tickets?max_results=3', 200],
+    ['GET', '/tickets/?max_results=3', 200],
+    ['HEAD', '/tickets', 200],
+    ['GET', `/tickets/${id}`, 200],
+    ['GET', `/tickets/${id}/`, 200],
+    ['GET', '/tickets?max_results=4', 599],
+    ['POST', '/tickets', 599],
+    ['GET', '/', 599],
+    ['GET', '/tickets//', 599],
+    ['GET', `/tickets/${id.toUpperCase()}`, 599],
+    ['GET', `/tickets?${'x'.repeat(100)}`, 599],
   ];
   for (const [method, path, status] of expectations) {
     const res = await rawRequest(base + path, { method });
@@ -63,8 +76,14 @@ t.test('a served answer is the same bytes whether Fastify or the fast path sends
   const base = await app.listen({ port: 0, host: '127.0.0.1' });
   t.teardown(() => app.close());
   const id = (await app.inject('/tickets')).json()._items[5]._id;
-  const urls = ['/tickets', '/tickets/?page=2&pretty', '/tickets?where=status==Open&sort=-customer&x=%C3%A9',
-    `/tickets/${id}`, `/tickets/${id}?projection={"status":1}`, '/tickets?page=99'];
+  const urls = [
+    '/tickets',
+    '/tickets/?page=2&pretty',
+    '/tickets?where=status==Open&sort=-customer&x=%C3%A9',
+    `/tickets/${id}`,
+    `/tickets/${id}?projection={"status":1}`,
+    '/tickets?page=99',
+  ];
   const comparable = (res: Awaited<ReturnType<typeof rawRequest>>) => {
     const { date, ...headers } = res.headers;
     return { status: res.status, headers, body: res.body.toString() };
@@ -83,7 +102,9 @@ t.test('a served answer is the same bytes whether Fastify or the fast path sends
     }
   }
   const metrics = (await rawRequest(`${base}/metrics`)).body.toString();
-  const served = metrics.match(/^ecadraft_http_requests_total\{route="\/tickets",method="GET",status_code="200",version="v1"\} (\d+)$/m);
+  const served = metrics.match(
+    /^ecadraft_http_requests_total\{route="\/tickets",method="GET",status_code="200",version="v1"\} (\d+)$/m,
+  );
   // Four collection URLs fetched three times each by GET (the last by the fast path), plus the first inject.
   t.equal(Number(served?.[1]), 13, 'fast-path answers are counted in the metrics too');
 });

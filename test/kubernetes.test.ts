@@ -33,7 +33,8 @@ import {
 } from './helpers/manifests.ts';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
-const packageVersion = (JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8')) as { version: string }).version;
+const packageVersion = (JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8')) as { version: string })
+  .version;
 const FIXTURES = 'test/fixtures/kubernetes';
 
 // ---------------------------------------------------------------------------
@@ -90,7 +91,10 @@ const WALKTHROUGH: Record<string, ExpectedObject[]> = {
     { apiVersion: ISTIO, kind: 'Gateway', name: 'ecadraft-gateway' },
     { apiVersion: ISTIO, kind: 'DestinationRule', name: 'ecadraft' },
   ],
-  'kubernetes/ecadraft2.yaml': [service('ecadraft'), { apiVersion: 'apps/v1', kind: 'Deployment', name: 'ecadraft-v2' }],
+  'kubernetes/ecadraft2.yaml': [
+    service('ecadraft'),
+    { apiVersion: 'apps/v1', kind: 'Deployment', name: 'ecadraft-v2' },
+  ],
   'kubernetes/ecadraft-virtual-service-v1.yaml': virtualService({ v1: 100 }),
   'kubernetes/ecadraft-virtual-service-50-50.yaml': virtualService({ v1: 50, v2: 50 }),
   'kubernetes/ecadraft-virtual-service-v2.yaml': virtualService({ v2: 100 }),
@@ -108,8 +112,12 @@ const EXTRAS: Record<string, ExpectedObject[]> = {
   'kubernetes/gateway-api/httproute-v2.yaml': httpRoute({ 'ecadraft-v2': 100 }),
   'kubernetes/gateway-api/httproute-header-canary.yaml': httpRoute({ 'ecadraft-v2': 100 }, { 'ecadraft-v1': 100 }),
   'kubernetes/gateway-api/httproute-mirror.yaml': httpRoute({ 'ecadraft-v1': 100 }),
-  'kubernetes/hardening/peer-authentication.yaml': [{ apiVersion: 'security.istio.io/v1', kind: 'PeerAuthentication', name: 'ecadraft' }],
-  'kubernetes/hardening/authorization-policy.yaml': [{ apiVersion: 'security.istio.io/v1', kind: 'AuthorizationPolicy', name: 'ecadraft' }],
+  'kubernetes/hardening/peer-authentication.yaml': [
+    { apiVersion: 'security.istio.io/v1', kind: 'PeerAuthentication', name: 'ecadraft' },
+  ],
+  'kubernetes/hardening/authorization-policy.yaml': [
+    { apiVersion: 'security.istio.io/v1', kind: 'AuthorizationPolicy', name: 'ecadraft' },
+  ],
   'kubernetes/hardening/pod-disruption-budget.yaml': [
     { apiVersion: 'policy/v1', kind: 'PodDisruptionBudget', name: 'ecadraft-v1' },
     { apiVersion: 'policy/v1', kind: 'PodDisruptionBudget', name: 'ecadraft-v2' },
@@ -149,12 +157,28 @@ t.test('each walkthrough step, applied in order, refers only to what is there by
   const steps: Array<[string, string[], string[]]> = [
     // With only v1 deployed, subset v2 has no pods yet: expected, and
     // harmless while no route sends it traffic.
-    ['v1', ['kubernetes/ecadraft1.yaml', 'kubernetes/ecadraft-virtual-service-v1.yaml'], [
-      'kubernetes/ecadraft1.yaml: DestinationRule/ecadraft: subset v2: labels version=v2 select none of Service ecadraft\'s pods (Deployments: ecadraft-v1 app=ecadraft,version=v1)',
-    ]],
-    ['v2 deployed', ['kubernetes/ecadraft1.yaml', 'kubernetes/ecadraft2.yaml', 'kubernetes/ecadraft-virtual-service-v1.yaml'], []],
-    ['50/50', ['kubernetes/ecadraft1.yaml', 'kubernetes/ecadraft2.yaml', 'kubernetes/ecadraft-virtual-service-50-50.yaml'], []],
-    ['v2', ['kubernetes/ecadraft1.yaml', 'kubernetes/ecadraft2.yaml', 'kubernetes/ecadraft-virtual-service-v2.yaml'], []],
+    [
+      'v1',
+      ['kubernetes/ecadraft1.yaml', 'kubernetes/ecadraft-virtual-service-v1.yaml'],
+      [
+        "kubernetes/ecadraft1.yaml: DestinationRule/ecadraft: subset v2: labels version=v2 select none of Service ecadraft's pods (Deployments: ecadraft-v1 app=ecadraft,version=v1)",
+      ],
+    ],
+    [
+      'v2 deployed',
+      ['kubernetes/ecadraft1.yaml', 'kubernetes/ecadraft2.yaml', 'kubernetes/ecadraft-virtual-service-v1.yaml'],
+      [],
+    ],
+    [
+      '50/50',
+      ['kubernetes/ecadraft1.yaml', 'kubernetes/ecadraft2.yaml', 'kubernetes/ecadraft-virtual-service-50-50.yaml'],
+      [],
+    ],
+    [
+      'v2',
+      ['kubernetes/ecadraft1.yaml', 'kubernetes/ecadraft2.yaml', 'kubernetes/ecadraft-virtual-service-v2.yaml'],
+      [],
+    ],
   ];
   for (const [step, files, expected] of steps) {
     const { problems } = await check(files);
@@ -177,20 +201,52 @@ t.test('the extra steps route as their names say', async (t) => {
     return m.body;
   };
   t.match(body('kubernetes/ecadraft-virtual-service-header-canary.yaml'), {
-    spec: { http: [{ match: [{ headers: { 'x-canary': { exact: 'true' } } }], route: [{ destination: { subset: 'v2' } }] }, { route: [{ destination: { subset: 'v1' } }] }] },
+    spec: {
+      http: [
+        { match: [{ headers: { 'x-canary': { exact: 'true' } } }], route: [{ destination: { subset: 'v2' } }] },
+        { route: [{ destination: { subset: 'v1' } }] },
+      ],
+    },
   });
-  t.notOk((body('kubernetes/ecadraft-virtual-service-header-canary.yaml') as { spec: { http: Array<{ match?: unknown }> } }).spec.http[1]?.match, 'the fallback rule matches everyone');
+  t.notOk(
+    (body('kubernetes/ecadraft-virtual-service-header-canary.yaml') as { spec: { http: Array<{ match?: unknown }> } })
+      .spec.http[1]?.match,
+    'the fallback rule matches everyone',
+  );
   t.match(body('kubernetes/ecadraft-virtual-service-mirror.yaml'), {
-    spec: { http: [{ route: [{ destination: { subset: 'v1' } }], mirror: { host: 'ecadraft', subset: 'v2' }, mirrorPercentage: { value: 100 } }] },
+    spec: {
+      http: [
+        {
+          route: [{ destination: { subset: 'v1' } }],
+          mirror: { host: 'ecadraft', subset: 'v2' },
+          mirrorPercentage: { value: 100 },
+        },
+      ],
+    },
   });
   t.match(body('kubernetes/gateway-api/httproute-header-canary.yaml'), {
-    spec: { rules: [{ matches: [{ headers: [{ name: 'x-canary', value: 'true' }] }], backendRefs: [{ name: 'ecadraft-v2' }] }, { backendRefs: [{ name: 'ecadraft-v1' }] }] },
+    spec: {
+      rules: [
+        { matches: [{ headers: [{ name: 'x-canary', value: 'true' }] }], backendRefs: [{ name: 'ecadraft-v2' }] },
+        { backendRefs: [{ name: 'ecadraft-v1' }] },
+      ],
+    },
   });
   t.match(body('kubernetes/gateway-api/httproute-mirror.yaml'), {
-    spec: { rules: [{ filters: [{ type: 'RequestMirror', requestMirror: { backendRef: { name: 'ecadraft-v2', port: 80 } } }], backendRefs: [{ name: 'ecadraft-v1' }] }] },
+    spec: {
+      rules: [
+        {
+          filters: [{ type: 'RequestMirror', requestMirror: { backendRef: { name: 'ecadraft-v2', port: 80 } } }],
+          backendRefs: [{ name: 'ecadraft-v1' }],
+        },
+      ],
+    },
   });
   t.match(body('kubernetes/gateway-api/gateway.yaml'), { spec: { gatewayClassName: 'istio' } });
-  t.match(body('kubernetes/ecadraft1.yaml'), { kind: 'Service', spec: { selector: { app: 'ecadraft' }, ports: [{ name: 'http', port: 80, targetPort: 'http' }] } });
+  t.match(body('kubernetes/ecadraft1.yaml'), {
+    kind: 'Service',
+    spec: { selector: { app: 'ecadraft' }, ports: [{ name: 'http', port: 80, targetPort: 'http' }] },
+  });
 });
 
 t.test('the probe paths are checked against the app itself', async (t) => {
@@ -201,7 +257,7 @@ t.test('the probe paths are checked against the app itself', async (t) => {
   t.equal(await facts.serves('/ready'), false);
 });
 
-t.test('kustomization.yaml points the image at package.json\'s version', async (t) => {
+t.test("kustomization.yaml points the image at package.json's version", async (t) => {
   t.strictSame(checkKustomization('kubernetes/kustomization.yaml', root, packageVersion).map(formatProblem), []);
 });
 
@@ -212,36 +268,54 @@ const kubectlProbe = spawnSync('kubectl', ['version', '--client'], { encoding: '
 const kubectl = !kubectlProbe.error && kubectlProbe.status === 0;
 const kustomize = (dir: string) => spawnSync('kubectl', ['kustomize', dir], { encoding: 'utf8', cwd: root });
 const docsOf = (text: string): Array<Record<string, unknown>> =>
-  parseAllDocuments(text).map((d) => d.toJS() as Record<string, unknown>).filter((d) => d !== null);
-const identity = (d: Record<string, unknown>): string => `${String(d['kind'])}/${String((d['metadata'] as { name?: string } | undefined)?.name)}`;
-const byIdentity = (docs: Array<Record<string, unknown>>) => [...docs].sort((a, b) => identity(a).localeCompare(identity(b)));
+  parseAllDocuments(text)
+    .map((d) => d.toJS() as Record<string, unknown>)
+    .filter((d) => d !== null);
+const identity = (d: Record<string, unknown>): string =>
+  `${String(d['kind'])}/${String((d['metadata'] as { name?: string } | undefined)?.name)}`;
+const byIdentity = (docs: Array<Record<string, unknown>>) =>
+  [...docs].sort((a, b) => identity(a).localeCompare(identity(b)));
 
-t.test('kubectl kustomize kubernetes/ builds ecadraft1.yaml with the image of images:', { skip: kubectl ? false : 'kubectl is not installed' }, async (t) => {
-  const built = kustomize('kubernetes/');
-  t.equal(built.status, 0, built.stderr);
-  const expected = docsOf(readFileSync(path.join(root, 'kubernetes/ecadraft1.yaml'), 'utf8'));
-  t.strictSame(byIdentity(docsOf(built.stdout)), byIdentity(expected));
+t.test(
+  'kubectl kustomize kubernetes/ builds ecadraft1.yaml with the image of images:',
+  { skip: kubectl ? false : 'kubectl is not installed' },
+  async (t) => {
+    const built = kustomize('kubernetes/');
+    t.equal(built.status, 0, built.stderr);
+    const expected = docsOf(readFileSync(path.join(root, 'kubernetes/ecadraft1.yaml'), 'utf8'));
+    t.strictSame(byIdentity(docsOf(built.stdout)), byIdentity(expected));
 
-  // The user's case: the same kustomization, pointed at a registry.
-  const dir = mkdtempSync(path.join(tmpdir(), 'ecadraft-kustomize-'));
-  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
-  copyFileSync(path.join(root, 'kubernetes/ecadraft1.yaml'), path.join(dir, 'ecadraft1.yaml'));
-  const kustomization = readFileSync(path.join(root, 'kubernetes/kustomization.yaml'), 'utf8');
-  t.match(kustomization, /^ {4}newName: ecadraft$/m);
-  writeFileSync(path.join(dir, 'kustomization.yaml'), kustomization.replace(/^ {4}newName: ecadraft$/m, '    newName: registry.example.com/team/ecadraft'));
-  const pushed = kustomize(dir);
-  t.equal(pushed.status, 0, pushed.stderr);
-  const deployment = docsOf(pushed.stdout).find((d) => d['kind'] === 'Deployment') as
-    | { spec: { template: { spec: { containers: Array<{ image: string }> } } } }
-    | undefined;
-  t.equal(deployment?.spec.template.spec.containers[0]?.image, `registry.example.com/team/ecadraft:${packageVersion}`);
-});
+    // The user's case: the same kustomization, pointed at a registry.
+    const dir = mkdtempSync(path.join(tmpdir(), 'ecadraft-kustomize-'));
+    t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+    copyFileSync(path.join(root, 'kubernetes/ecadraft1.yaml'), path.join(dir, 'ecadraft1.yaml'));
+    const kustomization = readFileSync(path.join(root, 'kubernetes/kustomization.yaml'), 'utf8');
+    t.match(kustomization, /^ {4}newName: ecadraft$/m);
+    writeFileSync(
+      path.join(dir, 'kustomization.yaml'),
+      kustomization.replace(/^ {4}newName: ecadraft$/m, '    newName: registry.example.com/team/ecadraft'),
+    );
+    const pushed = kustomize(dir);
+    t.equal(pushed.status, 0, pushed.stderr);
+    const deployment = docsOf(pushed.stdout).find((d) => d['kind'] === 'Deployment') as
+      | { spec: { template: { spec: { containers: Array<{ image: string }> } } } }
+      | undefined;
+    t.equal(
+      deployment?.spec.template.spec.containers[0]?.image,
+      `registry.example.com/team/ecadraft:${packageVersion}`,
+    );
+  },
+);
 
-t.test('kubectl kustomize fails on a broken kustomization', { skip: kubectl ? false : 'kubectl is not installed' }, async (t) => {
-  const built = kustomize(`${FIXTURES}/kustomize-broken`);
-  t.not(built.status, 0);
-  t.match(built.stderr, /already registered id: Service\.v1\.\[noGrp\]\/ecadraft/);
-});
+t.test(
+  'kubectl kustomize fails on a broken kustomization',
+  { skip: kubectl ? false : 'kubectl is not installed' },
+  async (t) => {
+    const built = kustomize(`${FIXTURES}/kustomize-broken`);
+    t.not(built.status, 0);
+    t.match(built.stderr, /already registered id: Service\.v1\.\[noGrp\]\/ecadraft/);
+  },
+);
 
 // ---------------------------------------------------------------------------
 // Broken fixtures: each is rejected, with the file, the object and the problem
@@ -271,7 +345,9 @@ const CASES: FixtureCase[] = [
   {
     fixture: 'removed-api.yaml',
     context: [],
-    expected: [['Deployment/ecadraft-v1', /^apiVersion extensions\/v1beta1 kind Deployment is not one of the current APIs/]],
+    expected: [
+      ['Deployment/ecadraft-v1', /^apiVersion extensions\/v1beta1 kind Deployment is not one of the current APIs/],
+    ],
   },
   {
     fixture: 'vs-weigth-typo.yaml',
@@ -288,7 +364,10 @@ const CASES: FixtureCase[] = [
     expected: [
       ['Service/ecadraft-typo', /^unknown field spec\.ports\[0\]\.protocl \(did you mean protocol\?\)$/],
       ['PodDisruptionBudget/ecadraft-typo', /^unknown field spec\.minAvailble \(did you mean minAvailable\?\)$/],
-      ['HTTPRoute/ecadraft-typo', /^unknown field spec\.rules\[0\]\.backendRefs\[0\]\.weigth \(did you mean weight\?\)$/],
+      [
+        'HTTPRoute/ecadraft-typo',
+        /^unknown field spec\.rules\[0\]\.backendRefs\[0\]\.weigth \(did you mean weight\?\)$/,
+      ],
       ['HTTPRoute/ecadraft-typo', /^unknown field spec\.hostname \(did you mean hostnames\?\)$/],
     ],
   },
@@ -309,7 +388,10 @@ const CASES: FixtureCase[] = [
     fixture: 'vs-missing-subset.yaml',
     context: BOTH,
     expected: [
-      ['VirtualService/ecadraft', /^spec\.http\[0\]\.route\[1\]\.destination: subset v3 is not defined for host ecadraft in any DestinationRule \(subsets: v1, v2\)$/],
+      [
+        'VirtualService/ecadraft',
+        /^spec\.http\[0\]\.route\[1\]\.destination: subset v3 is not defined for host ecadraft in any DestinationRule \(subsets: v1, v2\)$/,
+      ],
       ['VirtualService/ecadraft', /^spec\.http\[0\]\.mirror: subset v3 is not defined for host ecadraft/],
     ],
   },
@@ -317,15 +399,26 @@ const CASES: FixtureCase[] = [
     fixture: 'vs-unknown-references.yaml',
     context: BOTH,
     expected: [
-      ['VirtualService/ecadraft', /^gateway ecadraft-gw is not a Gateway defined here \(Istio Gateways: ecadraft-gateway\)$/],
-      ['VirtualService/ecadraft', /^spec\.http\[0\]\.route\[0\]\.destination: host ecadraft-svc is not a Service defined here$/],
+      [
+        'VirtualService/ecadraft',
+        /^gateway ecadraft-gw is not a Gateway defined here \(Istio Gateways: ecadraft-gateway\)$/,
+      ],
+      [
+        'VirtualService/ecadraft',
+        /^spec\.http\[0\]\.route\[0\]\.destination: host ecadraft-svc is not a Service defined here$/,
+      ],
       ['VirtualService/ecadraft', /^spec\.http\[0\]\.route\[1\]\.destination: Service ecadraft has no port 8080$/],
     ],
   },
   {
     fixture: 'vs-host-not-on-gateway.yaml',
     context: BOTH,
-    expected: [['VirtualService/ecadraft-internal', /^host tickets\.example\.com is not served by gateway internal-gateway \(hosts: \*\.internal\.example\.com\)$/]],
+    expected: [
+      [
+        'VirtualService/ecadraft-internal',
+        /^host tickets\.example\.com is not served by gateway internal-gateway \(hosts: \*\.internal\.example\.com\)$/,
+      ],
+    ],
   },
   {
     fixture: 'dr-broken.yaml',
@@ -342,10 +435,19 @@ const CASES: FixtureCase[] = [
     expected: [
       ['Service/ecadraft-preview', /^selector app=ecadraft-preview selects no Deployment's pods$/],
       ['Service/ecadraft-web', /^port web: name "web" does not tell Istio the protocol/],
-      ['Service/ecadraft-web', /^port web: targetPort 8000 is not a container port of Deployment\/ecadraft-v1 \(ports: http=8080\)$/],
+      [
+        'Service/ecadraft-web',
+        /^port web: targetPort 8000 is not a container port of Deployment\/ecadraft-v1 \(ports: http=8080\)$/,
+      ],
       ['Service/ecadraft-web', /^port web: targetPort 8000 is not a container port of Deployment\/ecadraft-v2/],
-      ['Service/ecadraft-web', /^port http-admin: targetPort "admin" is not a container port of Deployment\/ecadraft-v1/],
-      ['Service/ecadraft-web', /^port http-admin: targetPort "admin" is not a container port of Deployment\/ecadraft-v2/],
+      [
+        'Service/ecadraft-web',
+        /^port http-admin: targetPort "admin" is not a container port of Deployment\/ecadraft-v1/,
+      ],
+      [
+        'Service/ecadraft-web',
+        /^port http-admin: targetPort "admin" is not a container port of Deployment\/ecadraft-v2/,
+      ],
       ['Service/ecadraft-external', /^has no selector/],
     ],
   },
@@ -362,12 +464,21 @@ const CASES: FixtureCase[] = [
   {
     fixture: 'deployment-version-mismatch.yaml',
     context: ONE,
-    expected: [['Deployment/ecadraft-v2', /^container ecadraft: env VERSION=v1 does not match the pod's version label v2$/]],
+    expected: [
+      ['Deployment/ecadraft-v2', /^container ecadraft: env VERSION=v1 does not match the pod's version label v2$/],
+    ],
   },
   {
     fixture: 'deployment-image-tag.yaml',
     context: ONE,
-    expected: [['Deployment/ecadraft-v2', new RegExp(`^container ecadraft: image ecadraft:0\\.9\\.0 has tag 0\\.9\\.0, but package\\.json's version is ${packageVersion.replaceAll('.', '\\.')}$`)]],
+    expected: [
+      [
+        'Deployment/ecadraft-v2',
+        new RegExp(
+          `^container ecadraft: image ecadraft:0\\.9\\.0 has tag 0\\.9\\.0, but package\\.json's version is ${packageVersion.replaceAll('.', '\\.')}$`,
+        ),
+      ],
+    ],
   },
   {
     fixture: 'deployment-bad-probes.yaml',
@@ -384,15 +495,26 @@ const CASES: FixtureCase[] = [
     context: ONE,
     expected: [
       ['Deployment/ecadraft-v2', /^container ecadraft: container port http is 8080, but the app listens on 9090$/],
-      ['Deployment/ecadraft-v2', /^container ecadraft: readinessProbe port "http" is 8080, but the app listens on 9090$/],
-      ['Deployment/ecadraft-v2', /^container ecadraft: livenessProbe port "http" is 8080, but the app listens on 9090$/],
+      [
+        'Deployment/ecadraft-v2',
+        /^container ecadraft: readinessProbe port "http" is 8080, but the app listens on 9090$/,
+      ],
+      [
+        'Deployment/ecadraft-v2',
+        /^container ecadraft: livenessProbe port "http" is 8080, but the app listens on 9090$/,
+      ],
       ['Deployment/ecadraft-v2', /^container ecadraft: startupProbe port "http" is 8080, but the app listens on 9090$/],
     ],
   },
   {
     fixture: 'deployment-bad-env.yaml',
     context: ONE,
-    expected: [['Deployment/ecadraft-v2', /^container ecadraft: the app would refuse to start with this env: .*SHUTDOWN_DELAY_MS.*soon/]],
+    expected: [
+      [
+        'Deployment/ecadraft-v2',
+        /^container ecadraft: the app would refuse to start with this env: .*SHUTDOWN_DELAY_MS.*soon/,
+      ],
+    ],
   },
   {
     fixture: 'deployment-unsafe.yaml',
@@ -402,9 +524,18 @@ const CASES: FixtureCase[] = [
       ['Deployment/ecadraft-v2', /^selector app=ecadraft also selects the pods of Deployment\/ecadraft-v1$/],
       ['Deployment/ecadraft-v2', /^rollingUpdate\.maxUnavailable is 1; it must be 0/],
       ['Deployment/ecadraft-v2', /^container ecadraft: env VERSION is not set/],
-      ['Deployment/ecadraft-v2', /^the sidecar's terminationDrainDuration 12 s does not fit in terminationGracePeriodSeconds 10$/],
-      ['Deployment/ecadraft-v2', /^container ecadraft: the sidecar's terminationDrainDuration 12 s is shorter than the app's shutdown \(up to SHUTDOWN_TIMEOUT_MS 20000 ms\)/],
-      ['Deployment/ecadraft-v2', /^container ecadraft: terminationGracePeriodSeconds 10 does not exceed the app's shutdown .*SHUTDOWN_TIMEOUT_MS 20000 ms/],
+      [
+        'Deployment/ecadraft-v2',
+        /^the sidecar's terminationDrainDuration 12 s does not fit in terminationGracePeriodSeconds 10$/,
+      ],
+      [
+        'Deployment/ecadraft-v2',
+        /^container ecadraft: the sidecar's terminationDrainDuration 12 s is shorter than the app's shutdown \(up to SHUTDOWN_TIMEOUT_MS 20000 ms\)/,
+      ],
+      [
+        'Deployment/ecadraft-v2',
+        /^container ecadraft: terminationGracePeriodSeconds 10 does not exceed the app's shutdown .*SHUTDOWN_TIMEOUT_MS 20000 ms/,
+      ],
       ['Deployment/ecadraft-v2', /^container ecadraft: livenessProbe is not an httpGet probe$/],
       ['Deployment/ecadraft-v2', /^container ecadraft: sets no cpu limit$/],
       ['Deployment/ecadraft-v2', /^container ecadraft: sets no memory limit$/],
@@ -422,11 +553,20 @@ const CASES: FixtureCase[] = [
     fixture: 'deployment-labels.yaml',
     context: BOTH,
     expected: [
-      ['Deployment/ecadraft-canary', /^selector app=ecadraft-canary,version=canary does not match its pod labels app=ecadraft-canary$/],
+      [
+        'Deployment/ecadraft-canary',
+        /^selector app=ecadraft-canary,version=canary does not match its pod labels app=ecadraft-canary$/,
+      ],
       ['Deployment/ecadraft-canary', /^pod template has no version label/],
       ['Deployment/ecadraft-canary', /^strategy Recreate takes every pod away at once/],
-      ['Deployment/ecadraft-canary', /^container ecadraft: env VERSION=v2 does not match the pod's version label \(none\)$/],
-      ['Deployment/ecadraft-canary', /^container ecadraft: has no container port named http \(the app listens on 8080\)$/],
+      [
+        'Deployment/ecadraft-canary',
+        /^container ecadraft: env VERSION=v2 does not match the pod's version label \(none\)$/,
+      ],
+      [
+        'Deployment/ecadraft-canary',
+        /^container ecadraft: has no container port named http \(the app listens on 8080\)$/,
+      ],
     ],
   },
   {
@@ -445,7 +585,10 @@ const CASES: FixtureCase[] = [
       ['PeerAuthentication/ecadraft', /^selector selects every pod in the namespace/],
       ['PeerAuthentication/ecadraft', /^mtls\.mode is PERMISSIVE; STRICT is required/],
       ['AuthorizationPolicy/ecadraft-open', /^spec\.rules\[0\]\.from\[0\]: principal \* is not the ingress gateway/],
-      ['AuthorizationPolicy/ecadraft-open', /^spec\.rules\[0\]\.to\[0\]: method POST is not read-only \(GET, HEAD, OPTIONS\)$/],
+      [
+        'AuthorizationPolicy/ecadraft-open',
+        /^spec\.rules\[0\]\.to\[0\]: method POST is not read-only \(GET, HEAD, OPTIONS\)$/,
+      ],
       ['AuthorizationPolicy/ecadraft-open', /^spec\.rules\[1\]: no from, so any caller is admitted/],
       ['AuthorizationPolicy/ecadraft-open', /^spec\.rules\[1\]\.to\[0\]: no methods, so every method is admitted/],
       ['AuthorizationPolicy/ecadraft-deny', /^selector selects every pod in the namespace/],
@@ -456,9 +599,15 @@ const CASES: FixtureCase[] = [
       ['AuthorizationPolicy/ecadraft-empty', /^has no rules/],
       ['PodDisruptionBudget/ecadraft-frozen', /^allows no disruption at all/],
       ['PodDisruptionBudget/ecadraft-all', /^minAvailable 2 is not below the 2 replicas of Deployment\/ecadraft-v2/],
-      ['HorizontalPodAutoscaler/ecadraft-v3', /^scaleTargetRef apps\/v1 Deployment\/ecadraft-v3 is not a Deployment defined here$/],
+      [
+        'HorizontalPodAutoscaler/ecadraft-v3',
+        /^scaleTargetRef apps\/v1 Deployment\/ecadraft-v3 is not a Deployment defined here$/,
+      ],
       ['HorizontalPodAutoscaler/ecadraft-v3', /^minReplicas 5 is above maxReplicas 3$/],
-      ['HorizontalPodAutoscaler/ecadraft-v1', /^scales on ephemeral-storage utilization, but container ecadraft of Deployment\/ecadraft-v1 requests no ephemeral-storage/],
+      [
+        'HorizontalPodAutoscaler/ecadraft-v1',
+        /^scales on ephemeral-storage utilization, but container ecadraft of Deployment\/ecadraft-v1 requests no ephemeral-storage/,
+      ],
     ],
   },
   {
@@ -469,7 +618,10 @@ const CASES: FixtureCase[] = [
       ['HTTPRoute/ecadraft', /^spec\.parentRefs\[1\]: Gateway ecadraft-gateway has no listener https$/],
       ['HTTPRoute/ecadraft', /^spec\.rules\[0\]\.backendRefs\[0\]: Service ecadraft-v1 has no port 8080$/],
       ['HTTPRoute/ecadraft', /^spec\.rules\[0\]\.backendRefs\[1\]: host ecadraft-v3 is not a Service defined here$/],
-      ['HTTPRoute/ecadraft', /^spec\.rules\[0\]\.filters\[0\]\.requestMirror\.backendRef: a Service backend needs a port$/],
+      [
+        'HTTPRoute/ecadraft',
+        /^spec\.rules\[0\]\.filters\[0\]\.requestMirror\.backendRef: a Service backend needs a port$/,
+      ],
       ['HTTPRoute/ecadraft', /^spec\.rules\[0\]\.backendRefs: weights 90 \+ 20 add up to 110, not 100$/],
     ],
   },
@@ -477,7 +629,12 @@ const CASES: FixtureCase[] = [
 
 type Assertions = Pick<typeof t, 'ok' | 'strictSame'>;
 
-function assertRejected(t: Assertions, problems: readonly Problem[], file: string, expected: FixtureCase['expected']): void {
+function assertRejected(
+  t: Assertions,
+  problems: readonly Problem[],
+  file: string,
+  expected: FixtureCase['expected'],
+): void {
   const lines = problems.map(formatProblem);
   const remaining = [...lines];
   for (const [object, message] of expected) {
@@ -497,14 +654,16 @@ for (const c of CASES) {
   });
 }
 
-t.test('the packages\' own validate() lets these misspellings through', async (t) => {
+t.test("the packages' own validate() lets these misspellings through", async (t) => {
   // Why the unknown-field check exists: on their own, the schema packages
   // accept every fixture above that only misspells a field.
   for (const fixture of ['vs-weigth-typo.yaml', 'unknown-fields.yaml']) {
     const { manifests } = loadManifests([`${FIXTURES}/${fixture}`], root);
     t.ok(manifests.length > 0);
     for (const m of manifests) {
-      const model = { VirtualService, Service, PodDisruptionBudget, HTTPRoute }[m.kind as 'VirtualService' | 'Service' | 'PodDisruptionBudget' | 'HTTPRoute'];
+      const model = { VirtualService, Service, PodDisruptionBudget, HTTPRoute }[
+        m.kind as 'VirtualService' | 'Service' | 'PodDisruptionBudget' | 'HTTPRoute'
+      ];
       t.doesNotThrow(() => new model(m.body as never).validate(), `${fixture}: ${m.kind}/${m.name}`);
     }
   }
@@ -515,7 +674,10 @@ t.test('rejects a walkthrough file with its objects out of order', async (t) => 
   const { manifests } = loadManifests([file], root);
   const expected = WALKTHROUGH['kubernetes/ecadraft1.yaml'] ?? [];
   assertRejected(t, checkFileObjects(manifests, file, expected), file, [
-    ['Service/ecadraft', /^holds .*DestinationRule\/ecadraft \(networking\.istio\.io\/v1\), Gateway\/ecadraft-gateway .*; expected exactly .*Gateway\/ecadraft-gateway \(networking\.istio\.io\/v1\), DestinationRule\/ecadraft .*, in that order$/],
+    [
+      'Service/ecadraft',
+      /^holds .*DestinationRule\/ecadraft \(networking\.istio\.io\/v1\), Gateway\/ecadraft-gateway .*; expected exactly .*Gateway\/ecadraft-gateway \(networking\.istio\.io\/v1\), DestinationRule\/ecadraft .*, in that order$/,
+    ],
   ]);
 });
 
@@ -534,7 +696,12 @@ t.test('rejects kustomizations that cannot serve a registry image', async (t) =>
   const broken = `${FIXTURES}/kustomize-broken/kustomization.yaml`;
   assertRejected(t, checkKustomization(broken, root, packageVersion), broken, [
     ['Kustomization/kustomize-broken', /^resource missing\.yaml does not exist$/],
-    ['Kustomization/kustomize-broken', new RegExp(`^images: ecadraft newTag 0\\.9\\.0 is not package\\.json's version ${packageVersion.replaceAll('.', '\\.')}$`)],
+    [
+      'Kustomization/kustomize-broken',
+      new RegExp(
+        `^images: ecadraft newTag 0\\.9\\.0 is not package\\.json's version ${packageVersion.replaceAll('.', '\\.')}$`,
+      ),
+    ],
   ]);
   const noImages = `${FIXTURES}/kustomize-no-images/kustomization.yaml`;
   assertRejected(t, checkKustomization(noImages, root, packageVersion), noImages, [
@@ -549,6 +716,8 @@ t.test('Envoy closes idle upstream connections before the app does', async (t) =
     .find((d) => d?.kind === 'DestinationRule');
   const idle = /^(\d+)s$/.exec(rule?.spec?.trafficPolicy?.connectionPool?.http?.idleTimeout ?? '');
   t.ok(idle, 'the DestinationRule sets an upstream idle timeout in seconds');
-  t.ok(Number(idle?.[1]) * 1000 < SERVER_TIMEOUTS.keepAliveTimeout,
-    `idleTimeout ${idle?.[1]}s is shorter than the app's keep-alive timeout (${SERVER_TIMEOUTS.keepAliveTimeout} ms)`);
+  t.ok(
+    Number(idle?.[1]) * 1000 < SERVER_TIMEOUTS.keepAliveTimeout,
+    `idleTimeout ${idle?.[1]}s is shorter than the app's keep-alive timeout (${SERVER_TIMEOUTS.keepAliveTimeout} ms)`,
+  );
 });

@@ -9,7 +9,10 @@ function sample(text: string, series: string): number | undefined {
   return line === undefined ? undefined : Number(line.slice(series.length + 1));
 }
 
-for (const [version, formatter] of [['v1', 'title-case'], ['v2', 'upper-case']] as const) {
+for (const [version, formatter] of [
+  ['v1', 'title-case'],
+  ['v2', 'upper-case'],
+] as const) {
   t.test(`metrics count requests per route, status and version (${version})`, async (t) => {
     const app = await appFor(version, { SEED: '5' });
     for (let i = 0; i < 3; i++) await get(app, '/tickets');
@@ -21,7 +24,8 @@ for (const [version, formatter] of [['v1', 'title-case'], ['v2', 'upper-case']] 
     t.match(res.headers['content-type'], /^text\/plain; version=0\.0\.4/);
     t.equal(res.headers['x-ecadraft-version'], version);
     const text = res.body;
-    const labels = (route: string, method: string, code: number) => `{route="${route}",method="${method}",status_code="${code}",version="${version}"}`;
+    const labels = (route: string, method: string, code: number) =>
+      `{route="${route}",method="${method}",status_code="${code}",version="${version}"}`;
     t.equal(sample(text, `ecadraft_http_requests_total${labels('/tickets', 'GET', 200)}`), 3);
     t.equal(sample(text, `ecadraft_http_requests_total${labels('/tickets', 'GET', 400)}`), 1);
     t.equal(sample(text, `ecadraft_http_requests_total${labels('unmatched', 'GET', 404)}`), 1);
@@ -58,7 +62,10 @@ t.test('FAULT_ERROR_RATE fails that share of Eve requests, never the probes', as
     }
   }
   const metrics = (await get(app, '/metrics')).body;
-  t.ok(sample(metrics, 'ecadraft_http_requests_total{route="/tickets",method="GET",status_code="500",version="v2"}')! > 0, 'the errors show in the metrics');
+  t.ok(
+    sample(metrics, 'ecadraft_http_requests_total{route="/tickets",method="GET",status_code="500",version="v2"}')! > 0,
+    'the errors show in the metrics',
+  );
 });
 
 t.test('FAULT_ERROR_RATE=1 fails every Eve request', async (t) => {

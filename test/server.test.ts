@@ -5,7 +5,14 @@
 import net from 'node:net';
 import t, { type Test } from 'tap';
 import {
-  connectionRefused, openRaw, request, ROOT, runToExit, sleep, startServer, type RunningServer,
+  connectionRefused,
+  openRaw,
+  request,
+  ROOT,
+  runToExit,
+  sleep,
+  startServer,
+  type RunningServer,
 } from './helpers/process.ts';
 
 // The one way to make the real process fail inside a request: see the fixture.
@@ -20,10 +27,13 @@ const tickets = (body: string) => (JSON.parse(body) as { _items: Ticket[] })._it
 
 /** service.md's v1 rule: a word starts at the beginning and after whitespace or a hyphen. */
 function isTitleCase(name: string): boolean {
-  return name.split(/[\s-]+/u).filter(Boolean).every((word) => {
-    const [first = '', ...rest] = [...word];
-    return first === first.toUpperCase() && rest.join('') === rest.join('').toLowerCase();
-  });
+  return name
+    .split(/[\s-]+/u)
+    .filter(Boolean)
+    .every((word) => {
+      const [first = '', ...rest] = [...word];
+      return first === first.toUpperCase() && rest.join('') === rest.join('').toLowerCase();
+    });
 }
 
 /** A stack frame as V8 prints it, raw or JSON-escaped. */
@@ -65,11 +75,22 @@ t.test('start-up, responses and logs', async (t) => {
     const a = tickets(one.body);
     const b = tickets(two.body);
     t.equal(a.length, 50);
-    t.same(b.map((x) => x._id), a.map((x) => x._id), 'same tickets in the same order');
+    t.same(
+      b.map((x) => x._id),
+      a.map((x) => x._id),
+      'same tickets in the same order',
+    );
     const notTitle = a.filter((x) => !isTitleCase(x.customer)).map((x) => x.customer);
     t.same(notTitle, [], 'every v1 customer is title case');
-    t.ok(a.some((x) => x.customer !== x.customer.toUpperCase()), 'v1 customers are not simply upper case');
-    t.same(b.map((x) => x.customer), a.map((x) => x.customer.toUpperCase()), 'v2 customer is the v1 one upper-cased');
+    t.ok(
+      a.some((x) => x.customer !== x.customer.toUpperCase()),
+      'v1 customers are not simply upper case',
+    );
+    t.same(
+      b.map((x) => x.customer),
+      a.map((x) => x.customer.toUpperCase()),
+      'v2 customer is the v1 one upper-cased',
+    );
     // Tools tell versions apart by the header even when the body is not JSON.
     for (const path of ['/', '/healthz', '/readyz', '/version', '/nope', '/docs']) {
       const [r1, r2] = await Promise.all([request(`${v1.url}${path}`), request(`${v2.url}${path}`)]);
@@ -81,7 +102,11 @@ t.test('start-up, responses and logs', async (t) => {
   });
 
   await t.test('the start-up line names address, version, ticket count and start-up time', async (t) => {
-    for (const [server, version, count] of [[v1, 'v1', 100], [v2, 'v2', 100], [faulty, 'v1', 42]] as const) {
+    for (const [server, version, count] of [
+      [v1, 'v1', 100],
+      [v2, 'v2', 100],
+      [faulty, 'v1', 42],
+    ] as const) {
       const ready = server.logs().find((line) => line.msg === 'ecadraft ready');
       t.ok(ready, `${version}: a start-up line`);
       t.equal(ready?.address, server.url, 'the address it listens on');
@@ -90,8 +115,10 @@ t.test('start-up, responses and logs', async (t) => {
       const startupMs = ready?.startupMs;
       t.type(startupMs, 'number');
       // Measured inside the child from its own start, so it cannot exceed what we waited.
-      t.ok(typeof startupMs === 'number' && startupMs > 0 && startupMs <= startedWithin + 50,
-        `start-up time ${String(startupMs)} ms is positive and within the ${Math.round(startedWithin)} ms we waited`);
+      t.ok(
+        typeof startupMs === 'number' && startupMs > 0 && startupMs <= startedWithin + 50,
+        `start-up time ${String(startupMs)} ms is positive and within the ${Math.round(startedWithin)} ms we waited`,
+      );
     }
     const total = await request(`${faulty.url}/tickets`);
     t.equal(total.headers['x-total-count'], '42', 'TICKET_COUNT is honoured');
@@ -114,7 +141,11 @@ t.test('start-up, responses and logs', async (t) => {
     t.notMatch(response.body, FILE_PATH, 'no file path');
     t.notOk(response.body.includes(ROOT), 'not the checkout path');
 
-    const logged = await faulty.waitFor('the error log line', () => faulty.logs().find((line) => line.level === 50), 3000);
+    const logged = await faulty.waitFor(
+      'the error log line',
+      () => faulty.logs().find((line) => line.level === 50),
+      3000,
+    );
     const err = logged.err as { message?: string; stack?: string } | undefined;
     t.match(err?.message, /injected fault: internal detail 5f3a/, 'the log has the real message');
     t.match(err?.stack, /\n\s+at /, 'the log has the stack');
@@ -132,9 +163,17 @@ t.test('start-up, responses and logs', async (t) => {
     // Stopping flushes everything: absence of a line is then a fact, not a race.
     for (const server of [v1, v2, faulty]) server.signal('SIGTERM');
     const exits = await Promise.all([v1, v2, faulty].map((server) => server.waitForExit(10_000)));
-    t.same(exits.map((exit) => exit.code), [0, 0, 0], 'each stops cleanly');
+    t.same(
+      exits.map((exit) => exit.code),
+      [0, 0, 0],
+      'each stops cleanly',
+    );
 
-    for (const [server, version] of [[v1, 'v1'], [v2, 'v2'], [faulty, 'v1']] as const) {
+    for (const [server, version] of [
+      [v1, 'v1'],
+      [v2, 'v2'],
+      [faulty, 'v1'],
+    ] as const) {
       t.equal(server.stderr, '', `${version}: nothing on stderr`);
       t.ok(server.stdout.endsWith('\n'), 'stdout ends with a complete line');
       const lines = server.stdout.split('\n').slice(0, -1);
@@ -150,13 +189,19 @@ t.test('start-up, responses and logs', async (t) => {
     }
 
     const debugLines = v2.logs().filter((line) => line.msg === 'request');
-    for (const [path, status] of [[paths[0], 200], [paths[1], 400], [paths[2], 404]] as const) {
+    for (const [path, status] of [
+      [paths[0], 200],
+      [paths[1], 400],
+      [paths[2], 404],
+    ] as const) {
       const line = debugLines.find((l) => l.url === path);
       t.ok(line, `LOG_LEVEL=debug logs ${path}`);
       t.equal(line?.method, 'GET');
       t.equal(line?.statusCode, status);
     }
-    const v1Requests = v1.logs().filter((line) => line.url !== undefined || line.msg === 'request' || (line.level as number) < 30);
+    const v1Requests = v1
+      .logs()
+      .filter((line) => line.url !== undefined || line.msg === 'request' || (line.level as number) < 30);
     t.same(v1Requests, [], 'LOG_LEVEL=info (the default) logs no per-request line');
   });
 });
@@ -178,11 +223,15 @@ t.test('bad configuration stops the process with one line', async (t) => {
     { env: { SHUTDOWN_TIMEOUT_MS: '0' }, name: 'SHUTDOWN_TIMEOUT_MS', value: '0', accepted: [/integer/i] },
     {
       env: { SHUTDOWN_DELAY_MS: '3000', SHUTDOWN_TIMEOUT_MS: '3000' },
-      name: 'SHUTDOWN_TIMEOUT_MS', value: '3000', accepted: [/SHUTDOWN_DELAY_MS/, /greater|more|larger|exceed|>/i],
+      name: 'SHUTDOWN_TIMEOUT_MS',
+      value: '3000',
+      accepted: [/SHUTDOWN_DELAY_MS/, /greater|more|larger|exceed|>/i],
     },
     {
       env: { SHUTDOWN_DELAY_MS: '5000', SHUTDOWN_TIMEOUT_MS: '4000' },
-      name: 'SHUTDOWN_TIMEOUT_MS', value: '4000', accepted: [/SHUTDOWN_DELAY_MS/, /greater|more|larger|exceed|>/i],
+      name: 'SHUTDOWN_TIMEOUT_MS',
+      value: '4000',
+      accepted: [/SHUTDOWN_DELAY_MS/, /greater|more|larger|exceed|>/i],
     },
   ];
   const escape = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
@@ -193,7 +242,9 @@ t.test('bad configuration stops the process with one line', async (t) => {
     await Promise.all(batch);
   }
   for (const [i, c] of cases.entries()) {
-    const label = Object.entries(c.env).map(([k, v]) => `${k}=${v}`).join(' ');
+    const label = Object.entries(c.env)
+      .map(([k, v]) => `${k}=${v}`)
+      .join(' ');
     await t.test(label, async (t) => {
       const result = results.get(i)!;
       t.not(result.code, 0, 'exit code is non-zero');
@@ -234,7 +285,11 @@ t.test('a port already in use: one line, non-zero exit', async (t) => {
 
 /** The log line of a stop, naming its signal: by then the process has certainly handled it. */
 function stopLogged(server: RunningServer, signal: NodeJS.Signals): Promise<Record<string, unknown>> {
-  return server.waitFor(`a log line naming ${signal}`, () => server.logs().find((line) => line.signal === signal), 3000);
+  return server.waitFor(
+    `a log line naming ${signal}`,
+    () => server.logs().find((line) => line.signal === signal),
+    3000,
+  );
 }
 
 const TICKETS_HEAD = (query: string) => `GET /tickets?${query} HTTP/1.1\r\nHost: x\r\n`;
@@ -285,8 +340,10 @@ async function drainsGracefully(t: Test, signal: NodeJS.Signals): Promise<void> 
     await sleep(100);
   }
   // Few requests on a busy machine is fine; what matters is that serving went on late into the delay.
-  t.ok(served.length >= 2 && lastServedAt >= delayMs / 2,
-    `served through the delay (${served.length} requests, the last at ${Math.round(lastServedAt)} ms)`);
+  t.ok(
+    served.length >= 2 && lastServedAt >= delayMs / 2,
+    `served through the delay (${served.length} requests, the last at ${Math.round(lastServedAt)} ms)`,
+  );
   t.notOk(idle.isClosed, 'the idle keep-alive connection stays open during the delay');
 
   let refusedAt: number | undefined;
@@ -298,7 +355,10 @@ async function drainsGracefully(t: Test, signal: NodeJS.Signals): Promise<void> 
     await sleep(25);
   }
   t.ok(refusedAt !== undefined, 'the listener closes: new connections are refused');
-  t.ok(refusedAt !== undefined && refusedAt >= delayMs - 20, `not before the delay (${Math.round(refusedAt ?? NaN)} ms)`);
+  t.ok(
+    refusedAt !== undefined && refusedAt >= delayMs - 20,
+    `not before the delay (${Math.round(refusedAt ?? NaN)} ms)`,
+  );
 
   await idle.waitClosed(3000);
   t.ok(idle.isClosed, 'the idle keep-alive connection is closed');
@@ -319,22 +379,28 @@ t.test('graceful stop on SIGINT', (t) => drainsGracefully(t, 'SIGINT'));
 
 t.test('a second signal during the delay exits at once, non-zero', async (t) => {
   const delayMs = 5000;
-  const pairs: [NodeJS.Signals, NodeJS.Signals][] = [['SIGTERM', 'SIGTERM'], ['SIGINT', 'SIGTERM']];
-  const servers = await Promise.all(pairs.map(() =>
-    startServer(t, { SHUTDOWN_DELAY_MS: String(delayMs), SHUTDOWN_TIMEOUT_MS: '20000' })));
-  await Promise.all(pairs.map(async ([first, second], i) => {
-    const server = servers[i] as RunningServer;
-    server.signal(first);
-    await stopLogged(server, first);
-    t.equal((await request(`${server.url}/readyz`)).status, 503, `${first}: draining`);
-    const secondAt = performance.now();
-    server.signal(second);
-    const exit = await server.waitForExit(3000);
-    const after = performance.now() - secondAt;
-    t.not(exit.code, 0, `${first} then ${second}: non-zero exit (${String(exit.code)})`);
-    t.not(exit.code, null, 'by itself, not killed by the signal');
-    t.ok(after < 1500, `at once (${Math.round(after)} ms after the second signal, delay ${delayMs} ms)`);
-  }));
+  const pairs: [NodeJS.Signals, NodeJS.Signals][] = [
+    ['SIGTERM', 'SIGTERM'],
+    ['SIGINT', 'SIGTERM'],
+  ];
+  const servers = await Promise.all(
+    pairs.map(() => startServer(t, { SHUTDOWN_DELAY_MS: String(delayMs), SHUTDOWN_TIMEOUT_MS: '20000' })),
+  );
+  await Promise.all(
+    pairs.map(async ([first, second], i) => {
+      const server = servers[i] as RunningServer;
+      server.signal(first);
+      await stopLogged(server, first);
+      t.equal((await request(`${server.url}/readyz`)).status, 503, `${first}: draining`);
+      const secondAt = performance.now();
+      server.signal(second);
+      const exit = await server.waitForExit(3000);
+      const after = performance.now() - secondAt;
+      t.not(exit.code, 0, `${first} then ${second}: non-zero exit (${String(exit.code)})`);
+      t.not(exit.code, null, 'by itself, not killed by the signal');
+      t.ok(after < 1500, `at once (${Math.round(after)} ms after the second signal, delay ${delayMs} ms)`);
+    }),
+  );
 });
 
 t.test('a drain longer than SHUTDOWN_TIMEOUT_MS exits non-zero at the timeout', async (t) => {
@@ -359,5 +425,8 @@ t.test('a drain longer than SHUTDOWN_TIMEOUT_MS exits non-zero at the timeout', 
   t.not(exit.code, null, 'by itself, not by a signal');
   t.ok(after >= timeoutMs - 20, `not before the timeout (${Math.round(after)} ms)`);
   t.ok(after < timeoutMs + 1500, `at about the timeout (${Math.round(after)} ms, timeout ${timeoutMs} ms)`);
-  t.ok(server.logs().some((line) => (line.level as number) >= 40), 'the timeout is logged as a warning or an error');
+  t.ok(
+    server.logs().some((line) => (line.level as number) >= 40),
+    'the timeout is logged as a warning or an error',
+  );
 });

@@ -77,7 +77,10 @@ t.test('SIGTERM under steady keep-alive load', async (t) => {
   const exit = await server.waitForExit(timeoutMs);
   const exitedAfter = Date.now() - signalledAt;
   t.equal(exit.code, 0, 'exit code 0');
-  t.ok(exitedAfter < timeoutMs, `within SHUTDOWN_TIMEOUT_MS (${exitedAfter} ms after the signal, limit ${timeoutMs} ms)`);
+  t.ok(
+    exitedAfter < timeoutMs,
+    `within SHUTDOWN_TIMEOUT_MS (${exitedAfter} ms after the signal, limit ${timeoutMs} ms)`,
+  );
 
   // Log times are whole milliseconds: a request sent in the millisecond of the signal may have been answered just before it.
   const before = outcomes.filter((o) => o.sentAt <= drainingAt);
@@ -85,17 +88,33 @@ t.test('SIGTERM under steady keep-alive load', async (t) => {
   const racing = outcomes.filter((o) => o.sentAt >= closedAt - raceMs && o.sentAt <= closedAt + raceMs);
   const after = outcomes.filter((o) => o.sentAt > closedAt + raceMs);
   const failed = (list: readonly Outcome[]) => list.filter((o) => o.status !== 200);
-  t.comment(`requests: ${before.length} before the signal, ${during.length} during the delay, `
-    + `${racing.length} within ${raceMs} ms of the close ${JSON.stringify(tally(racing))}, `
-    + `${after.length} after it closed ${JSON.stringify(tally(after))}`);
+  t.comment(
+    `requests: ${before.length} before the signal, ${during.length} during the delay, ` +
+      `${racing.length} within ${raceMs} ms of the close ${JSON.stringify(tally(racing))}, ` +
+      `${after.length} after it closed ${JSON.stringify(tally(after))}`,
+  );
   t.ok(before.length > 50 && during.length > 100, 'the load was steady before and during the delay');
   t.same(failed(before), [], 'every request before the signal answered 200');
   t.same(failed(during), [], 'every request sent during SHUTDOWN_DELAY_MS answered 200');
-  t.same(during.filter((o) => !o.connectionClose), [], 'each with connection: close, so clients reconnect elsewhere');
-  t.ok(before.some((o) => o.reused), 'the clients reused keep-alive connections');
-  t.same(outcomes.filter((o) => o.reused && o.status === undefined), [], 'no request sent on a reused keep-alive connection failed');
-  t.same(after.filter((o) => o.status !== undefined || o.error !== 'ECONNREFUSED'), [],
-    'once the listener has closed, new connections are refused (not accepted and then reset)');
+  t.same(
+    during.filter((o) => !o.connectionClose),
+    [],
+    'each with connection: close, so clients reconnect elsewhere',
+  );
+  t.ok(
+    before.some((o) => o.reused),
+    'the clients reused keep-alive connections',
+  );
+  t.same(
+    outcomes.filter((o) => o.reused && o.status === undefined),
+    [],
+    'no request sent on a reused keep-alive connection failed',
+  );
+  t.same(
+    after.filter((o) => o.status !== undefined || o.error !== 'ECONNREFUSED'),
+    [],
+    'once the listener has closed, new connections are refused (not accepted and then reset)',
+  );
 });
 
 t.test('rolling restart behind a readiness-polling proxy: ten rounds under load, no failed request', async (t) => {
@@ -122,13 +141,18 @@ t.test('rolling restart behind a readiness-polling proxy: ten rounds under load,
   const retire = (old: Replica, at: typeof t = t) => {
     const signalledAt = Date.now();
     old.server.signal('SIGTERM');
-    exits.push((async () => {
-      lags.push((await proxy.outOfRotation(old.name, timeoutMs)) - signalledAt);
-      const exit = await old.server.waitForExit(timeoutMs + 2000);
-      at.equal(exit.code, 0, `${old.name} exits 0`);
-      at.ok(Date.now() - signalledAt < timeoutMs, `${old.name} exits within SHUTDOWN_TIMEOUT_MS (${Date.now() - signalledAt} ms)`);
-      proxy.remove(old.name);
-    })());
+    exits.push(
+      (async () => {
+        lags.push((await proxy.outOfRotation(old.name, timeoutMs)) - signalledAt);
+        const exit = await old.server.waitForExit(timeoutMs + 2000);
+        at.equal(exit.code, 0, `${old.name} exits 0`);
+        at.ok(
+          Date.now() - signalledAt < timeoutMs,
+          `${old.name} exits within SHUTDOWN_TIMEOUT_MS (${Date.now() - signalledAt} ms)`,
+        );
+        proxy.remove(old.name);
+      })(),
+    );
   };
 
   const slots = await Promise.all([replica(), replica()]);
@@ -147,25 +171,33 @@ t.test('rolling restart behind a readiness-polling proxy: ten rounds under load,
   const seconds = (performance.now() - began) / 1000;
 
   const failures = outcomes.filter((o) => o.status !== 200);
-  t.comment(`rolling restart: ${rounds} rounds, ${rounds * 2} replicas replaced in ${seconds.toFixed(1)} s; `
-    + `${outcomes.length} requests, ${failures.length} failed ${JSON.stringify(tally(outcomes))}; `
-    + `upstream failures at the proxy: ${proxy.failures.length}, answered with no endpoint: ${proxy.noEndpoint()}`);
+  t.comment(
+    `rolling restart: ${rounds} rounds, ${rounds * 2} replicas replaced in ${seconds.toFixed(1)} s; ` +
+      `${outcomes.length} requests, ${failures.length} failed ${JSON.stringify(tally(outcomes))}; ` +
+      `upstream failures at the proxy: ${proxy.failures.length}, answered with no endpoint: ${proxy.noEndpoint()}`,
+  );
   t.comment(`readiness lag (signal to out of rotation): max ${Math.max(...lags)} ms, shutdown delay ${delayMs} ms`);
-  t.ok(Math.max(...lags) < delayMs, 'every replica left the rotation within its shutdown delay (the premise of the rehearsal)');
+  t.ok(
+    Math.max(...lags) < delayMs,
+    'every replica left the rotation within its shutdown delay (the premise of the rehearsal)',
+  );
   t.ok(outcomes.length > rounds * 2 * 50, 'the load ran throughout');
   t.equal(failures.length, 0, 'no failed request');
   t.same(proxy.failures, [], 'no upstream error at the proxy');
   t.equal(proxy.noEndpoint(), 0, 'never without a ready endpoint');
 
-  await t.test('control: the same restart with SHUTDOWN_DELAY_MS=0 drops requests, so the rehearsal can fail', async (t) => {
-    const hasty = await replica({ SHUTDOWN_DELAY_MS: '0' });
-    const control = startLoad(`${proxy.url}${LOAD_PATH}`, { clients: 8 });
-    await sleep(300);
-    retire(hasty, t);
-    await Promise.all(exits);
-    await sleep(200);
-    const dropped = (await control.stop()).filter((o) => o.status !== 200);
-    t.comment(`without the delay: ${dropped.length} failed requests ${JSON.stringify(tally(dropped))}`);
-    t.ok(dropped.length > 0, 'requests fail when the listener closes before the proxy stops sending');
-  });
+  await t.test(
+    'control: the same restart with SHUTDOWN_DELAY_MS=0 drops requests, so the rehearsal can fail',
+    async (t) => {
+      const hasty = await replica({ SHUTDOWN_DELAY_MS: '0' });
+      const control = startLoad(`${proxy.url}${LOAD_PATH}`, { clients: 8 });
+      await sleep(300);
+      retire(hasty, t);
+      await Promise.all(exits);
+      await sleep(200);
+      const dropped = (await control.stop()).filter((o) => o.status !== 200);
+      t.comment(`without the delay: ${dropped.length} failed requests ${JSON.stringify(tally(dropped))}`);
+      t.ok(dropped.length > 0, 'requests fail when the listener closes before the proxy stops sending');
+    },
+  );
 });

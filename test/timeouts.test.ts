@@ -36,7 +36,11 @@ t.test('the real process: idle keep-alive, slow headers, and the others served m
   const first = await pooled.readResponse();
   t.equal(first.status, 200, 'a pooled connection served its request');
   t.equal(first.headers.connection, 'keep-alive', 'and stays open');
-  t.equal(first.headers['keep-alive'], `timeout=${keepAliveTimeout / 1000}`, 'the keep-alive timeout is advertised as configured');
+  t.equal(
+    first.headers['keep-alive'],
+    `timeout=${keepAliveTimeout / 1000}`,
+    'the keep-alive timeout is advertised as configured',
+  );
 
   // One byte of a request head per second: a slow-loris client.
   const slow = openRaw(t, server.port);
@@ -72,7 +76,10 @@ t.test('the real process: idle keep-alive, slow headers, and the others served m
   const [slowMs, silentMs] = await cuts;
   clearInterval(dribble);
 
-  for (const [name, connection, ms] of [['slow-loris', slow, slowMs], ['silent', silent, silentMs]] as const) {
+  for (const [name, connection, ms] of [
+    ['slow-loris', slow, slowMs],
+    ['silent', silent, silentMs],
+  ] as const) {
     t.ok(ms >= headersTimeout - 250, `${name}: not cut before the header timeout (${Math.round(ms)} ms)`);
     t.ok(ms <= headersTimeout + 2000, `${name}: cut within headersTimeout + 2 s (${Math.round(ms)} ms)`);
     t.ok(connection.peerEnded, `${name}: closed with a FIN`);
@@ -83,12 +90,21 @@ t.test('the real process: idle keep-alive, slow headers, and the others served m
       t.equal(answer.headers['x-ecadraft-version'], 'v1', `${name}: with the version header`);
     }
   }
-  t.comment(`slow-loris cut after ${Math.round(slowMs)} ms having sent ${sent} bytes; silent connection cut after ${Math.round(silentMs)} ms`);
+  t.comment(
+    `slow-loris cut after ${Math.round(slowMs)} ms having sent ${sent} bytes; silent connection cut after ${Math.round(silentMs)} ms`,
+  );
   t.ok(others.length >= 10, `others were served throughout (${others.length} requests)`);
-  t.same(others.filter((o) => o.status !== 200), [], 'every one of them 200');
+  t.same(
+    others.filter((o) => o.status !== 200),
+    [],
+    'every one of them 200',
+  );
   t.comment(`their latency: max ${Math.max(...others.map((o) => o.ms)).toFixed(1)} ms`);
 
-  t.notOk(pooled.isClosed, `the idle keep-alive connection is still open after ${Math.round((performance.now() - slowStarted) / 1000)} s`);
+  t.notOk(
+    pooled.isClosed,
+    `the idle keep-alive connection is still open after ${Math.round((performance.now() - slowStarted) / 1000)} s`,
+  );
   pooled.write(GET('/tickets?max_results=2'));
   const again = await pooled.readResponse();
   t.equal(again.status, 200, 'and a request on it succeeds');
@@ -108,7 +124,11 @@ t.test('1,000 idle connections do not stop others from being served', async (t) 
       statuses.push((await request(url, { agent })).status);
       times.push(performance.now() - started);
     }
-    t.same(statuses.filter((s) => s !== 200), [], `${n} requests ${what}: all 200`);
+    t.same(
+      statuses.filter((s) => s !== 200),
+      [],
+      `${n} requests ${what}: all 200`,
+    );
     return times.sort((a, b) => a - b);
   };
   const median = (sorted: number[]) => sorted[sorted.length >> 1]!;
@@ -119,15 +139,19 @@ t.test('1,000 idle connections do not stop others from being served', async (t) 
   const idle: RawConnection[] = [];
   for (let i = 0; i < 1000; i++) idle.push(openRaw(t, server.port));
   await Promise.all(idle.map((c) => c.connected));
-  await Promise.all(idle.slice(0, 500).map(async (c) => {
-    c.write(GET('/healthz'));
-    return c.readResponse();
-  }));
+  await Promise.all(
+    idle.slice(0, 500).map(async (c) => {
+      c.write(GET('/healthz'));
+      return c.readResponse();
+    }),
+  );
 
   const during = await measure(50, 'with 1,000 idle connections open');
   t.same(idle.filter((c) => c.isClosed).length, 0, 'all 1,000 still open while the others were served');
-  t.comment(`latency of a keep-alive request: median ${median(before).toFixed(2)} ms, max ${before.at(-1)!.toFixed(2)} ms before; `
-    + `median ${median(during).toFixed(2)} ms, max ${during.at(-1)!.toFixed(2)} ms with 1,000 idle connections open`);
+  t.comment(
+    `latency of a keep-alive request: median ${median(before).toFixed(2)} ms, max ${before.at(-1)!.toFixed(2)} ms before; ` +
+      `median ${median(during).toFixed(2)} ms, max ${during.at(-1)!.toFixed(2)} ms with 1,000 idle connections open`,
+  );
   const fresh = await request(url);
   t.equal(fresh.status, 200, 'a new connection is accepted and served too');
   for (const c of idle) c.destroy();

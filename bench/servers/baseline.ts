@@ -29,7 +29,9 @@ app.addHook('onSend', (request, reply, payload, done) => {
   done(null, payload);
 });
 
-app.get('/tickets', { schema: { response: { 200: pageSchema } } }, (request) => buildPage(rows, request.query as PageQuery));
+app.get('/tickets', { schema: { response: { 200: pageSchema } } }, (request) =>
+  buildPage(rows, request.query as PageQuery),
+);
 app.get('/tickets/:id', { schema: { response: { 200: itemSchema } } }, (request, reply) => {
   const row = byId.get((request.params as { id: string }).id);
   return row ? buildItem(row) : reply.callNotFound();

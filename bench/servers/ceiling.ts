@@ -14,7 +14,8 @@ const body = source.body;
 const NODE_WRITES = new Set(['date', 'connection', 'keep-alive', 'transfer-encoding']);
 const headers: string[] = [];
 for (let i = 0; i < source.rawHeaders.length; i += 2) {
-  if (!NODE_WRITES.has(source.rawHeaders[i]!.toLowerCase())) headers.push(source.rawHeaders[i]!, source.rawHeaders[i + 1]!);
+  if (!NODE_WRITES.has(source.rawHeaders[i]!.toLowerCase()))
+    headers.push(source.rawHeaders[i]!, source.rawHeaders[i + 1]!);
 }
 const keepAliveS = /timeout=(\d+)/.exec(String(source.headers['keep-alive']))?.[1];
 

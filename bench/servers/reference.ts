@@ -4,7 +4,7 @@ export const REFERENCE_READY = 'reference ready';
 /** The real server both references copy: its bytes (the ceiling) or its tickets (the baseline). */
 export function sourceUrl(): string {
   const url = process.env.SOURCE_URL;
-  if (!url) throw new Error('SOURCE_URL (the real server\'s base URL) is required');
+  if (!url) throw new Error("SOURCE_URL (the real server's base URL) is required");
   return url;
 }
 

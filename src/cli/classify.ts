@@ -53,7 +53,11 @@ export function versionFromCustomers(
 }
 
 /** Parses the body only when the header is missing: the header is the cheap, common case. */
-export function classify(headers: Headers, body: string, formatters?: Readonly<Record<string, Formatter>>): Classification {
+export function classify(
+  headers: Headers,
+  body: string,
+  formatters?: Readonly<Record<string, Formatter>>,
+): Classification {
   const version = headerValue(headers, VERSION_HEADER);
   if (version !== undefined) return { by: 'header', version };
   let json: unknown;

@@ -76,13 +76,42 @@ const LOAD_OPTIONS = {
 } as const satisfies ParseArgsConfig['options'];
 
 /** A number option: `--name` within [min, max], integral when asked; `fallback` when absent. */
-function numberOption(name: string, text: string | undefined, fallback: number, min: number, max: number, integer?: boolean): number;
-function numberOption(name: string, text: string | undefined, fallback: undefined, min: number, max: number, integer?: boolean): number | undefined;
-function numberOption(name: string, text: string | undefined, fallback: number | undefined, min: number, max: number, integer = true): number | undefined {
+function numberOption(
+  name: string,
+  text: string | undefined,
+  fallback: number,
+  min: number,
+  max: number,
+  integer?: boolean,
+): number;
+function numberOption(
+  name: string,
+  text: string | undefined,
+  fallback: undefined,
+  min: number,
+  max: number,
+  integer?: boolean,
+): number | undefined;
+function numberOption(
+  name: string,
+  text: string | undefined,
+  fallback: number | undefined,
+  min: number,
+  max: number,
+  integer = true,
+): number | undefined {
   if (text === undefined) return fallback;
   const value = Number(text);
-  const ok = text.trim() !== '' && Number.isFinite(value) && (!integer || Number.isInteger(value)) && value >= min && value <= max;
-  if (!ok) throw new CliError(`invalid --${name} ${JSON.stringify(text)}: expected ${integer ? 'an integer' : 'a number'} from ${min} to ${max}`);
+  const ok =
+    text.trim() !== '' &&
+    Number.isFinite(value) &&
+    (!integer || Number.isInteger(value)) &&
+    value >= min &&
+    value <= max;
+  if (!ok)
+    throw new CliError(
+      `invalid --${name} ${JSON.stringify(text)}: expected ${integer ? 'an integer' : 'a number'} from ${min} to ${max}`,
+    );
   return value;
 }
 
@@ -97,7 +126,8 @@ function parse<T extends NonNullable<ParseArgsConfig['options']>>(command: strin
 }
 
 function target(command: string, positionals: string[]): URL {
-  if (positionals.length > 1) throw new CliError(`${command}: expected one URL, got ${positionals.length}: ${positionals.join(' ')}`);
+  if (positionals.length > 1)
+    throw new CliError(`${command}: expected one URL, got ${positionals.length}: ${positionals.join(' ')}`);
   return parseTarget(positionals[0]);
 }
 
@@ -145,8 +175,10 @@ function help(): number {
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
   switch (command) {
-    case 'split': return runSplit(rest);
-    case 'load': return runLoad(rest);
+    case 'split':
+      return runSplit(rest);
+    case 'load':
+      return runLoad(rest);
     case undefined:
       process.stderr.write(USAGE);
       return EXIT.error;
@@ -168,7 +200,9 @@ try {
   } else {
     // A bug of ours: still one line, with the stack only on request.
     const message = error instanceof Error ? error.message : String(error);
-    process.stderr.write(`ecadraft: unexpected error: ${message.split('\n')[0]}${process.env['ECADRAFT_DEBUG'] ? `\n${(error as Error).stack}` : ' (ECADRAFT_DEBUG=1 shows the stack)'}\n`);
+    process.stderr.write(
+      `ecadraft: unexpected error: ${message.split('\n')[0]}${process.env['ECADRAFT_DEBUG'] ? `\n${(error as Error).stack}` : ' (ECADRAFT_DEBUG=1 shows the stack)'}\n`,
+    );
     process.exitCode = EXIT.error;
   }
 }

@@ -4,7 +4,10 @@
  */
 export class CliError extends Error {
   override name = 'CliError';
-  constructor(message: string, readonly exitCode = 2) {
+  constructor(
+    message: string,
+    readonly exitCode = 2,
+  ) {
     super(message);
   }
 }

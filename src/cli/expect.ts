@@ -16,15 +16,20 @@ export function parseExpect(text: string): Expectation {
     if (!match) throw new CliError(`invalid --expect ${JSON.stringify(text)}: ${usage}`);
     const [, version = '', percent = ''] = match;
     if (!(VERSION_NAMES as readonly string[]).includes(version)) {
-      throw new CliError(`invalid --expect ${JSON.stringify(text)}: unknown version "${version}", expected one of ${VERSION_NAMES.join(', ')}`);
+      throw new CliError(
+        `invalid --expect ${JSON.stringify(text)}: unknown version "${version}", expected one of ${VERSION_NAMES.join(', ')}`,
+      );
     }
-    if (expected.has(version)) throw new CliError(`invalid --expect ${JSON.stringify(text)}: ${version} is given twice`);
+    if (expected.has(version))
+      throw new CliError(`invalid --expect ${JSON.stringify(text)}: ${version} is given twice`);
     const value = Number(percent);
-    if (value > 100) throw new CliError(`invalid --expect ${JSON.stringify(text)}: ${version}=${percent} is more than 100%`);
+    if (value > 100)
+      throw new CliError(`invalid --expect ${JSON.stringify(text)}: ${version}=${percent} is more than 100%`);
     expected.set(version, value);
   }
   const total = [...expected.values()].reduce((a, b) => a + b, 0);
-  if (Math.abs(total - 100) > 1e-9) throw new CliError(`invalid --expect ${JSON.stringify(text)}: the shares add up to ${total}, not 100`);
+  if (Math.abs(total - 100) > 1e-9)
+    throw new CliError(`invalid --expect ${JSON.stringify(text)}: the shares add up to ${total}, not 100`);
   return expected;
 }
 
@@ -68,6 +73,8 @@ export function checkExpect(summary: Summary, expected: Expectation): Check[] {
 /** `v2 is off by +38.5 points: measured 48.5% (95% CI [41.6%, 55.4%], n=200), expected 10%` */
 export function describeCheck(check: Check, summary: Pick<Summary, 'confidence' | 'answers'>): string {
   const points = `${check.offBy >= 0 ? '+' : '-'}${Math.abs(check.offBy * 100).toFixed(1)}`;
-  return `${check.version} is off by ${points} points: measured ${percent(check.measured)} `
-    + `(${confidenceLabel(summary.confidence)} CI ${interval(check)}, n=${summary.answers}), expected ${percent(check.expected)}`;
+  return (
+    `${check.version} is off by ${points} points: measured ${percent(check.measured)} ` +
+    `(${confidenceLabel(summary.confidence)} CI ${interval(check)}, n=${summary.answers}), expected ${percent(check.expected)}`
+  );
 }

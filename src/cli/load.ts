@@ -51,7 +51,14 @@ function renderTimeline(rows: readonly Second[], versions: readonly string[]): s
   const legend = versions.map((v, i) => `${GLYPHS[i % GLYPHS.length]} ${v}`).join('  ');
   const body = rows.map((row) => {
     const shares = versions.map((v) => (row.answers === 0 ? 0 : (row.versions[v] ?? 0) / row.answers));
-    return [`${row.second}s`, String(row.answers), stackedBar(shares, 30), ...shares.map(percent), String(row.non2xx), String(row.errors)];
+    return [
+      `${row.second}s`,
+      String(row.answers),
+      stackedBar(shares, 30),
+      ...shares.map(percent),
+      String(row.non2xx),
+      String(row.errors),
+    ];
   });
   const header = ['second', 'answers', 'share', ...versions, 'non-2xx', 'errors'];
   const align = ['right', 'right', 'left', ...versions.map(() => 'right' as const), 'right', 'right'] as const;
@@ -79,9 +86,15 @@ export async function load(options: LoadOptions): Promise<number> {
   // autocannon stops on its next 1 s sample after the deadline, so a few
   // answers land just past it; they belong to the last full second.
   const lastSecond = Math.max(1, Math.ceil(durationSeconds)) - 1;
-  const secondOf = () => (seconds[Math.min(lastSecond, Math.floor((performance.now() - start) / 1000))] ??= new Tally());
+  const secondOf = () =>
+    (seconds[Math.min(lastSecond, Math.floor((performance.now() - start) / 1000))] ??= new Tally());
 
-  const recordAnswer = (status: number, body: string, _context: object, headers: Record<string, string | string[] | undefined> = {}) => {
+  const recordAnswer = (
+    status: number,
+    body: string,
+    _context: object,
+    headers: Record<string, string | string[] | undefined> = {},
+  ) => {
     const { version, by } = classify(headers, body);
     total.addAnswer(version, status, by);
     secondOf().addAnswer(version, status, by);
@@ -93,33 +106,46 @@ export async function load(options: LoadOptions): Promise<number> {
   };
 
   const result = await new Promise<autocannon.Result>((resolve, reject) => {
-    const instance = autocannon({
-      url: url.href,
-      duration: durationSeconds,
-      connections,
-      ...(rate === undefined ? {} : { overallRate: rate }),
-      timeout: timeoutMs / 1000,
-      requests: [{ method: 'GET', onResponse: recordAnswer }],
-    }, (error, results) => (error ? reject(new CliError(`autocannon: ${error.message}`)) : resolve(results)));
+    const instance = autocannon(
+      {
+        url: url.href,
+        duration: durationSeconds,
+        connections,
+        ...(rate === undefined ? {} : { overallRate: rate }),
+        timeout: timeoutMs / 1000,
+        requests: [{ method: 'GET', onResponse: recordAnswer }],
+      },
+      (error, results) => (error ? reject(new CliError(`autocannon: ${error.message}`)) : resolve(results)),
+    );
     instance.on('reqError', recordError);
-    instance.on('done', onStopSignal(() => instance.stop()));
+    instance.on(
+      'done',
+      onStopSignal(() => instance.stop()),
+    );
     if (process.stderr.isTTY) autocannon.track(instance, { outputStream: process.stderr, renderResultsTable: false });
   });
 
   const summary: Summary = total.summary(CONFIDENCE);
-  const rows = timeline(Array.from(seconds, (tally) => tally ?? new Tally()), CONFIDENCE);
+  const rows = timeline(
+    Array.from(seconds, (tally) => tally ?? new Tally()),
+    CONFIDENCE,
+  );
   if (options.json) {
-    process.stdout.write(`${JSON.stringify({ url: url.href, autocannon: result, ...summary, timeline: rows }, null, 2)}\n`);
+    process.stdout.write(
+      `${JSON.stringify({ url: url.href, autocannon: result, ...summary, timeline: rows }, null, 2)}\n`,
+    );
     return EXIT.ok;
   }
   const versions = summary.versions.map((row) => row.version);
-  process.stdout.write([
-    `load on ${url.href}: ${durationSeconds} s, ${connections} connections${rate === undefined ? '' : `, ${rate} req/s`}`,
-    autocannon.printResult(result, { outputStream: process.stdout }).trimEnd(),
-    '',
-    ...renderSummary(summary),
-    '',
-    ...renderTimeline(rows, versions),
-  ].join('\n') + '\n');
+  process.stdout.write(
+    [
+      `load on ${url.href}: ${durationSeconds} s, ${connections} connections${rate === undefined ? '' : `, ${rate} req/s`}`,
+      autocannon.printResult(result, { outputStream: process.stdout }).trimEnd(),
+      '',
+      ...renderSummary(summary),
+      '',
+      ...renderTimeline(rows, versions),
+    ].join('\n') + '\n',
+  );
   return EXIT.ok;
 }

@@ -7,7 +7,8 @@ export function percent(fraction: number): string {
   return `${(fraction * 100).toFixed(1)}%`;
 }
 
-export const interval = (range: { low: number; high: number }): string => `[${percent(range.low)}, ${percent(range.high)}]`;
+export const interval = (range: { low: number; high: number }): string =>
+  `[${percent(range.low)}, ${percent(range.high)}]`;
 
 /** 0.95 → `95%`, 0.999 → `99.9%`. */
 export const confidenceLabel = (confidence: number): string => `${Number((confidence * 100).toFixed(3))}%`;
@@ -23,13 +24,15 @@ export type Align = 'left' | 'right';
 export function table(rows: readonly (readonly string[])[], align: readonly Align[]): string[] {
   const widths: number[] = [];
   for (const row of rows) row.forEach((cell, i) => (widths[i] = Math.max(widths[i] ?? 0, [...cell].length)));
-  return rows.map((row) => row
-    .map((cell, i) => {
-      const pad = ' '.repeat((widths[i] ?? 0) - [...cell].length);
-      return align[i] === 'right' ? pad + cell : cell + pad;
-    })
-    .join('  ')
-    .trimEnd());
+  return rows.map((row) =>
+    row
+      .map((cell, i) => {
+        const pad = ' '.repeat((widths[i] ?? 0) - [...cell].length);
+        return align[i] === 'right' ? pad + cell : cell + pad;
+      })
+      .join('  ')
+      .trimEnd(),
+  );
 }
 
 const EIGHTHS = ['', '▏', '▎', '▍', '▌', '▋', '▊', '▉'];
@@ -61,7 +64,9 @@ export function stackedBar(fractions: readonly number[], width: number): string 
 
 function errorLine(errors: Summary['errors']): string {
   if (errors.total === 0) return 'errors: 0';
-  const kinds = Object.entries(errors.byKind).map(([kind, n]) => `${kind} ${n}`).join(', ');
+  const kinds = Object.entries(errors.byKind)
+    .map(([kind, n]) => `${kind} ${n}`)
+    .join(', ');
   return `errors: ${errors.total} (${kinds}); last: ${errors.last ?? '?'}`;
 }
 
@@ -72,7 +77,14 @@ function errorLine(errors: Summary['errors']): string {
  */
 export function renderSummary(summary: Summary): string[] {
   const latency = summary.versions.some((row) => row.p50Ms !== undefined);
-  const header = ['version', 'answers', 'share', `${confidenceLabel(summary.confidence)} CI`, ...(latency ? ['p50', 'p99'] : []), 'non-2xx'];
+  const header = [
+    'version',
+    'answers',
+    'share',
+    `${confidenceLabel(summary.confidence)} CI`,
+    ...(latency ? ['p50', 'p99'] : []),
+    'non-2xx',
+  ];
   const rows = summary.versions.map((row) => [
     row.version,
     String(row.count),

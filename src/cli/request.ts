@@ -30,7 +30,8 @@ export type Outcome = Answer | Failure;
 /** The target URL, or a one-line error saying what a valid one looks like. */
 export function parseTarget(text: string | undefined): URL {
   const example = 'e.g. http://localhost:8080/tickets';
-  if (text === undefined || text.trim() === '') throw new CliError(`missing URL: give the service's address, ${example}`);
+  if (text === undefined || text.trim() === '')
+    throw new CliError(`missing URL: give the service's address, ${example}`);
   let url: URL;
   try {
     url = new URL(text);
@@ -94,7 +95,10 @@ export class Client {
   readonly #agent: http.Agent;
   readonly #get: typeof http.get;
 
-  constructor(readonly url: URL, readonly options: ClientOptions) {
+  constructor(
+    readonly url: URL,
+    readonly options: ClientOptions,
+  ) {
     const secure = url.protocol === 'https:';
     const agentOptions = { keepAlive: true, maxSockets: options.maxSockets };
     this.#agent = secure ? new https.Agent(agentOptions) : new http.Agent(agentOptions);
@@ -107,31 +111,35 @@ export class Client {
     const start = performance.now();
     const elapsed = () => performance.now() - start;
     return new Promise<Outcome>((resolve, reject) => {
-      const request = this.#get(this.url, { agent: this.#agent, signal, headers: { accept: 'application/json' } }, (response) => {
-        const chunks: Buffer[] = [];
-        response.on('data', (chunk: Buffer) => chunks.push(chunk));
-        response.on('error', fail);
-        response.on('end', () => {
-          clearTimeout(timer);
-          const status = response.statusCode ?? 0;
-          const ms = elapsed();
-          const result = classify(response.headers, Buffer.concat(chunks).toString('utf8'));
-          // A non-2xx answer without the header (a mesh's `no healthy upstream`)
-          // is still an answer; a 2xx that says nothing about versions means
-          // the URL points at something else.
-          if (result.by === 'none' && result.reason === 'not-json' && status >= 200 && status < 300) {
-            const type = response.headers['content-type']?.split(';')[0] ?? 'no content type';
-            resolve({
-              kind: 'error',
-              error: 'not-json',
-              detail: `${status} (${type}) is not JSON and has no ${VERSION_HEADER} header; is it an ecadraft service?`,
-              ms,
-            });
-            return;
-          }
-          resolve({ kind: 'answer', status, version: result.version, by: result.by, ms });
-        });
-      });
+      const request = this.#get(
+        this.url,
+        { agent: this.#agent, signal, headers: { accept: 'application/json' } },
+        (response) => {
+          const chunks: Buffer[] = [];
+          response.on('data', (chunk: Buffer) => chunks.push(chunk));
+          response.on('error', fail);
+          response.on('end', () => {
+            clearTimeout(timer);
+            const status = response.statusCode ?? 0;
+            const ms = elapsed();
+            const result = classify(response.headers, Buffer.concat(chunks).toString('utf8'));
+            // A non-2xx answer without the header (a mesh's `no healthy upstream`)
+            // is still an answer; a 2xx that says nothing about versions means
+            // the URL points at something else.
+            if (result.by === 'none' && result.reason === 'not-json' && status >= 200 && status < 300) {
+              const type = response.headers['content-type']?.split(';')[0] ?? 'no content type';
+              resolve({
+                kind: 'error',
+                error: 'not-json',
+                detail: `${status} (${type}) is not JSON and has no ${VERSION_HEADER} header; is it an ecadraft service?`,
+                ms,
+              });
+              return;
+            }
+            resolve({ kind: 'answer', status, version: result.version, by: result.by, ms });
+          });
+        },
+      );
       const timer = setTimeout(() => request.destroy(new Timeout()), timeoutMs);
       function fail(error: Error): void {
         clearTimeout(timer);

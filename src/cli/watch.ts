@@ -64,7 +64,13 @@ const clock = () => new Date().toTimeString().slice(0, 8);
 
 function frame(options: SplitOptions, window: Summary, elapsedSeconds: number, columns: number): string[] {
   const width = Math.max(10, Math.min(40, columns - 45));
-  const rows = window.versions.map((row) => [row.version, bar(row.share, width), percent(row.share), interval(row), String(row.count)]);
+  const rows = window.versions.map((row) => [
+    row.version,
+    bar(row.share, width),
+    percent(row.share),
+    interval(row),
+    String(row.count),
+  ]);
   return [
     `${options.url.href}: last ${options.windowSeconds} s at ${clock()}, ${Math.round(elapsedSeconds)} s in (Ctrl-C to stop)`,
     ...table(rows, ['left', 'left', 'right', 'left', 'right']),
@@ -89,8 +95,12 @@ export async function watch(options: SplitOptions): Promise<number> {
   let sent = 0;
   const tick = setInterval(() => {
     const window = recent.summary(confidence);
-    if (options.json) process.stdout.write(`${JSON.stringify({ time: new Date().toISOString(), windowSeconds: options.windowSeconds, ...window })}\n`);
-    else if (view.redraws) view.draw(frame(options, window, (performance.now() - started) / 1000, process.stdout.columns || 80));
+    if (options.json)
+      process.stdout.write(
+        `${JSON.stringify({ time: new Date().toISOString(), windowSeconds: options.windowSeconds, ...window })}\n`,
+      );
+    else if (view.redraws)
+      view.draw(frame(options, window, (performance.now() - started) / 1000, process.stdout.columns || 80));
     else view.draw([line(window)]);
   }, 1000);
   if (!options.json) view.start();

@@ -8,8 +8,9 @@ import { METRICS_CONTENT_TYPE, type Metrics } from '../metrics.ts';
 import { statusSchema } from '../schemas.ts';
 
 // src/ and dist/ both sit one level below the package root.
-export const RELEASE = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
-
+export const RELEASE = (
+  JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }
+).version;
 
 export interface OpsInfo {
   version: VersionName;
@@ -21,15 +22,25 @@ export interface OpsInfo {
 
 export function opsRoutes(app: FastifyInstance, info: OpsInfo): void {
   const tags = ['operations'];
-  app.get('/healthz', { schema: { summary: 'Liveness', tags, response: { 200: statusSchema } } }, () => ({ status: 'ok' }));
+  app.get('/healthz', { schema: { summary: 'Liveness', tags, response: { 200: statusSchema } } }, () => ({
+    status: 'ok',
+  }));
 
-  app.get('/readyz', {
-    schema: { summary: 'Readiness: 200 once listening, 503 from the first stop signal', tags, response: { 200: statusSchema, 503: statusSchema } },
-  }, (_request, reply) => {
-    if (info.lifecycle.draining) return reply.code(503).send({ status: 'draining' });
-    if (!app.server.listening) return reply.code(503).send({ status: 'starting' });
-    return { status: 'ok' };
-  });
+  app.get(
+    '/readyz',
+    {
+      schema: {
+        summary: 'Readiness: 200 once listening, 503 from the first stop signal',
+        tags,
+        response: { 200: statusSchema, 503: statusSchema },
+      },
+    },
+    (_request, reply) => {
+      if (info.lifecycle.draining) return reply.code(503).send({ status: 'draining' });
+      if (!app.server.listening) return reply.code(503).send({ status: 'starting' });
+      return { status: 'ok' };
+    },
+  );
 
   const version = {
     service: 'ecadraft',
@@ -39,25 +50,37 @@ export function opsRoutes(app: FastifyInstance, info: OpsInfo): void {
     tickets: info.ticketCount,
     seed: info.seed,
   };
-  app.get('/version', {
-    schema: {
-      summary: 'Which version answers, and with which formatter and data',
-      tags,
-      response: {
-        200: {
-          type: 'object',
-          properties: {
-            service: { type: 'string' }, version: { type: 'string' }, formatter: { type: 'string' },
-            release: { type: 'string' }, tickets: { type: 'integer' }, seed: { type: 'integer' },
+  app.get(
+    '/version',
+    {
+      schema: {
+        summary: 'Which version answers, and with which formatter and data',
+        tags,
+        response: {
+          200: {
+            type: 'object',
+            properties: {
+              service: { type: 'string' },
+              version: { type: 'string' },
+              formatter: { type: 'string' },
+              release: { type: 'string' },
+              tickets: { type: 'integer' },
+              seed: { type: 'integer' },
+            },
           },
         },
       },
     },
-  }, () => version);
+    () => version,
+  );
 
-  app.get('/metrics', {
-    schema: { summary: 'Prometheus metrics: requests and latency by route, method, status code and version', tags },
-  }, async (_request, reply) => reply.header('content-type', METRICS_CONTENT_TYPE).send(await info.metrics.text()));
+  app.get(
+    '/metrics',
+    {
+      schema: { summary: 'Prometheus metrics: requests and latency by route, method, status code and version', tags },
+    },
+    async (_request, reply) => reply.header('content-type', METRICS_CONTENT_TYPE).send(await info.metrics.text()),
+  );
 
   app.get('/openapi.json', { schema: { hide: true } }, () => app.swagger());
 }

@@ -6,7 +6,15 @@ import { INTERNAL_ERROR_MESSAGE } from '../errors.ts';
 import type { Faults } from '../faults.ts';
 import { notFound, sendError } from '../http-errors.ts';
 import { HOME_BODY, JSON_CONTENT_TYPE } from '../serialize.ts';
-import { COLLECTION_PATH, ID_PATTERN, ITEM_PATH, splitTarget, validatorHeaders, type Representation, type Store } from '../store.ts';
+import {
+  COLLECTION_PATH,
+  ID_PATTERN,
+  ITEM_PATH,
+  splitTarget,
+  validatorHeaders,
+  type Representation,
+  type Store,
+} from '../store.ts';
 import { collectionSchema, errorResponses, listQuerySchema } from '../schemas.ts';
 
 export const EVE_ALLOW = 'GET, HEAD, OPTIONS';
@@ -38,32 +46,52 @@ function faultHook(faults: Faults): onRequestAsyncHookHandler {
 export function ticketRoutes(app: FastifyInstance, store: Store, faults: Faults): void {
   const home = Buffer.from(HOME_BODY);
   const onRequest = faults.enabled ? faultHook(faults) : undefined;
-  const withOptions = (url: string, schema: object, handler: (request: FastifyRequest, reply: FastifyReply) => FastifyReply) => {
+  const withOptions = (
+    url: string,
+    schema: object,
+    handler: (request: FastifyRequest, reply: FastifyReply) => FastifyReply,
+  ) => {
     // HEAD shares GET's handler rather than Fastify's generated HEAD route,
     // which would add a Content-Length to a 304 that GET's 304 lacks.
-    app.route({ method: ['GET', 'HEAD'], url, schema, exposeHeadRoute: false, ...(onRequest && { onRequest }), handler });
+    app.route({
+      method: ['GET', 'HEAD'],
+      url,
+      schema,
+      exposeHeadRoute: false,
+      ...(onRequest && { onRequest }),
+      handler,
+    });
     app.options(url, { schema: { hide: true }, ...(onRequest && { onRequest }) }, options);
   };
 
   withOptions('/', { summary: 'Home: links to the resources', tags: ['eve'] }, (_request, reply) =>
-    reply.header('content-type', JSON_CONTENT_TYPE).send(home));
+    reply.header('content-type', JSON_CONTENT_TYPE).send(home),
+  );
 
-  withOptions(COLLECTION_PATH, {
-    summary: 'A page of tickets',
-    tags: ['eve'],
-    querystring: listQuerySchema,
-    response: { 200: collectionSchema, 304: { description: 'Not modified (If-None-Match)' }, ...errorResponses },
-  }, (request, reply) => send(request, reply, store.collection(splitTarget(request.url).queryString)));
+  withOptions(
+    COLLECTION_PATH,
+    {
+      summary: 'A page of tickets',
+      tags: ['eve'],
+      querystring: listQuerySchema,
+      response: { 200: collectionSchema, 304: { description: 'Not modified (If-None-Match)' }, ...errorResponses },
+    },
+    (request, reply) => send(request, reply, store.collection(splitTarget(request.url).queryString)),
+  );
 
-  withOptions(`${ITEM_PATH}(${ID_PATTERN})`, {
-    summary: 'One ticket',
-    tags: ['eve'],
-    params: { type: 'object', properties: { _id: { type: 'string', format: 'uuid' } } },
-    querystring: listQuerySchema,
-    response: { 200: { $ref: 'Ticket#' }, 304: { description: 'Not modified' }, ...errorResponses },
-  }, (request, reply) => {
-    const { _id } = request.params as { _id: string };
-    const rep = store.item(_id, splitTarget(request.url).queryString);
-    return rep ? send(request, reply, rep) : notFound(reply);
-  });
+  withOptions(
+    `${ITEM_PATH}(${ID_PATTERN})`,
+    {
+      summary: 'One ticket',
+      tags: ['eve'],
+      params: { type: 'object', properties: { _id: { type: 'string', format: 'uuid' } } },
+      querystring: listQuerySchema,
+      response: { 200: { $ref: 'Ticket#' }, 304: { description: 'Not modified' }, ...errorResponses },
+    },
+    (request, reply) => {
+      const { _id } = request.params as { _id: string };
+      const rep = store.item(_id, splitTarget(request.url).queryString);
+      return rep ? send(request, reply, rep) : notFound(reply);
+    },
+  );
 }

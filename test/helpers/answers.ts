@@ -6,7 +6,8 @@ import type { LightMyRequestResponse } from 'fastify';
 import { ROOT, type RawResponse } from './process.ts';
 
 // api.md's words, copied rather than imported: the test holds the contract, not the code.
-export const NOT_FOUND = 'The requested URL was not found on the server. If you entered the URL manually please check your spelling and try again.';
+export const NOT_FOUND =
+  'The requested URL was not found on the server. If you entered the URL manually please check your spelling and try again.';
 export const METHOD_NOT_ALLOWED = 'The method is not allowed for the requested URL.';
 
 /** A stack frame as V8 prints it, raw or JSON-escaped. */
@@ -48,7 +49,8 @@ export function problems(answer: Answer, version: string, method: string): strin
   const found: string[] = [];
   const { status, headers, body } = answer;
   if (status >= 500) found.push(`status ${status}`);
-  if (headers['x-ecadraft-version'] !== version) found.push(`x-ecadraft-version is ${String(headers['x-ecadraft-version'])}`);
+  if (headers['x-ecadraft-version'] !== version)
+    found.push(`x-ecadraft-version is ${String(headers['x-ecadraft-version'])}`);
   for (const [what, re] of LEAKS) if (re.test(body)) found.push(`body carries ${what}`);
   if (body.includes(ROOT)) found.push('body carries the checkout path');
   if (method === 'HEAD') {
@@ -60,7 +62,8 @@ export function problems(answer: Answer, version: string, method: string): strin
     const shape = eveErrorProblem(status, body);
     if (shape) found.push(shape);
     if (!type.startsWith('application/json')) found.push(`error content-type ${type}`);
-    if (status === 405 && !String(headers.allow ?? '').includes('GET')) found.push(`405 with Allow ${String(headers.allow)}`);
+    if (status === 405 && !String(headers.allow ?? '').includes('GET'))
+      found.push(`405 with Allow ${String(headers.allow)}`);
   } else if (type.startsWith('application/json') && status !== 304 && status !== 204) {
     try {
       JSON.parse(body);
@@ -80,13 +83,17 @@ export function eveErrorProblem(status: number, body: string): string | undefine
     return `error body is not JSON: ${body.slice(0, 100)}`;
   }
   const error = (parsed as { _error?: unknown })._error as Record<string, unknown> | undefined;
-  const ok = typeof parsed === 'object' && parsed !== null
-    && JSON.stringify(Object.keys(parsed)) === '["_status","_error"]'
-    && (parsed as { _status: unknown })._status === 'ERR'
-    && typeof error === 'object' && error !== null
-    && JSON.stringify(Object.keys(error)) === '["code","message"]'
-    && error.code === status
-    && typeof error.message === 'string' && error.message.trim() !== '';
+  const ok =
+    typeof parsed === 'object' &&
+    parsed !== null &&
+    JSON.stringify(Object.keys(parsed)) === '["_status","_error"]' &&
+    (parsed as { _status: unknown })._status === 'ERR' &&
+    typeof error === 'object' &&
+    error !== null &&
+    JSON.stringify(Object.keys(error)) === '["code","message"]' &&
+    error.code === status &&
+    typeof error.message === 'string' &&
+    error.message.trim() !== '';
   if (!ok) return `not Eve's error shape for ${status}: ${body.slice(0, 200)}`;
   if (status === 404 && error.message !== NOT_FOUND) return `404 message ${JSON.stringify(error.message)}`;
   if (status === 405 && error.message !== METHOD_NOT_ALLOWED) return `405 message ${JSON.stringify(error.message)}`;

@@ -23,7 +23,11 @@ export async function closeApps(): Promise<void> {
 
 export type Json = any;
 
-export async function get(app: FastifyInstance, url: string, headers: InjectOptions['headers'] = {}): Promise<LightMyRequestResponse & { json(): Json }> {
+export async function get(
+  app: FastifyInstance,
+  url: string,
+  headers: InjectOptions['headers'] = {},
+): Promise<LightMyRequestResponse & { json(): Json }> {
   return app.inject({ method: 'GET', url, headers });
 }
 

@@ -44,13 +44,15 @@ function send(url: string, agent: http.Agent, timeoutMs: number): Promise<Outcom
     const request = http.get(url, { agent, timeout: timeoutMs }, (response) => {
       response.on('data', () => {});
       response.on('error', fail);
-      response.on('end', () => resolve({
-        sentAt,
-        doneAt: Date.now(),
-        status: response.statusCode,
-        connectionClose: response.headers.connection === 'close',
-        reused,
-      }));
+      response.on('end', () =>
+        resolve({
+          sentAt,
+          doneAt: Date.now(),
+          status: response.statusCode,
+          connectionClose: response.headers.connection === 'close',
+          reused,
+        }),
+      );
     });
     request.on('socket', () => {
       reused = request.reusedSocket;

@@ -8,13 +8,31 @@ import { parseAllDocuments } from 'yaml';
 import { Service, type IService } from 'kubernetes-models/v1/Service';
 import { Deployment, type IDeployment } from 'kubernetes-models/apps/v1/Deployment';
 import { PodDisruptionBudget, type IPodDisruptionBudget } from 'kubernetes-models/policy/v1/PodDisruptionBudget';
-import { HorizontalPodAutoscaler, type IHorizontalPodAutoscaler } from 'kubernetes-models/autoscaling/v2/HorizontalPodAutoscaler';
-import { Gateway as IstioGateway, type IGateway as IIstioGateway } from '@kubernetes-models/istio/networking.istio.io/v1/Gateway';
-import { DestinationRule, type IDestinationRule } from '@kubernetes-models/istio/networking.istio.io/v1/DestinationRule';
+import {
+  HorizontalPodAutoscaler,
+  type IHorizontalPodAutoscaler,
+} from 'kubernetes-models/autoscaling/v2/HorizontalPodAutoscaler';
+import {
+  Gateway as IstioGateway,
+  type IGateway as IIstioGateway,
+} from '@kubernetes-models/istio/networking.istio.io/v1/Gateway';
+import {
+  DestinationRule,
+  type IDestinationRule,
+} from '@kubernetes-models/istio/networking.istio.io/v1/DestinationRule';
 import { VirtualService, type IVirtualService } from '@kubernetes-models/istio/networking.istio.io/v1/VirtualService';
-import { PeerAuthentication, type IPeerAuthentication } from '@kubernetes-models/istio/security.istio.io/v1/PeerAuthentication';
-import { AuthorizationPolicy, type IAuthorizationPolicy } from '@kubernetes-models/istio/security.istio.io/v1/AuthorizationPolicy';
-import { Gateway as K8sGateway, type IGateway as IK8sGateway } from '@kubernetes-models/gateway-api/gateway.networking.k8s.io/v1/Gateway';
+import {
+  PeerAuthentication,
+  type IPeerAuthentication,
+} from '@kubernetes-models/istio/security.istio.io/v1/PeerAuthentication';
+import {
+  AuthorizationPolicy,
+  type IAuthorizationPolicy,
+} from '@kubernetes-models/istio/security.istio.io/v1/AuthorizationPolicy';
+import {
+  Gateway as K8sGateway,
+  type IGateway as IK8sGateway,
+} from '@kubernetes-models/gateway-api/gateway.networking.k8s.io/v1/Gateway';
 import { HTTPRoute, type IHTTPRoute } from '@kubernetes-models/gateway-api/gateway.networking.k8s.io/v1/HTTPRoute';
 
 // ---------------------------------------------------------------------------
@@ -111,7 +129,11 @@ export function loadManifests(files: readonly string[], root: string): LoadResul
       const name = typeof meta?.['name'] === 'string' ? meta['name'] : '';
       const missing = [!apiVersion && 'apiVersion', !kind && 'kind', !name && 'metadata.name'].filter(Boolean);
       if (missing.length > 0) {
-        problems.push({ file, object: kind && name ? `${kind}/${name}` : where, message: `missing ${missing.join(', ')}` });
+        problems.push({
+          file,
+          object: kind && name ? `${kind}/${name}` : where,
+          message: `missing ${missing.join(', ')}`,
+        });
         index++;
         continue;
       }
@@ -186,7 +208,8 @@ function recordAccesses(root: object, prototype: object): { proxy: object; acces
         const value: unknown = Reflect.get(t, key, receiver);
         if (typeof key !== 'string') return value;
         a.read.add(key);
-        if (Object.hasOwn(t, key) && value !== null && typeof value === 'object') return wrap(value, `${pointer}/${key}`);
+        if (Object.hasOwn(t, key) && value !== null && typeof value === 'object')
+          return wrap(value, `${pointer}/${key}`);
         return value;
       },
       has(t, key) {
@@ -289,7 +312,11 @@ export function validateSchema(m: Manifest): Problem[] {
   const problem = (message: string): Problem => ({ file: m.file, object: objectName(m), message });
   const model = MODELS.get(`${m.apiVersion} ${m.kind}`);
   if (!model) {
-    return [problem(`apiVersion ${m.apiVersion} kind ${m.kind} is not one of the current APIs these manifests may use (${SUPPORTED_KINDS.join(', ')})`)];
+    return [
+      problem(
+        `apiVersion ${m.apiVersion} kind ${m.kind} is not one of the current APIs these manifests may use (${SUPPORTED_KINDS.join(', ')})`,
+      ),
+    ];
   }
   const { proxy, accesses } = recordAccesses(m.body, model.prototype);
   const schemaErrors: string[] = [];
@@ -320,7 +347,10 @@ interface LabelSelector {
 }
 
 function selects(selector: LabelSelector | Labels, labels: Labels): boolean {
-  const s: LabelSelector = 'matchLabels' in selector || 'matchExpressions' in selector ? (selector as LabelSelector) : { matchLabels: selector as Labels };
+  const s: LabelSelector =
+    'matchLabels' in selector || 'matchExpressions' in selector
+      ? (selector as LabelSelector)
+      : { matchLabels: selector as Labels };
   for (const [k, v] of Object.entries(s.matchLabels ?? {})) if (labels[k] !== v) return false;
   for (const e of s.matchExpressions ?? []) {
     const has = Object.hasOwn(labels, e.key);
@@ -335,7 +365,9 @@ function selects(selector: LabelSelector | Labels, labels: Labels): boolean {
 }
 
 const showLabels = (labels: Labels): string =>
-  Object.entries(labels).map(([k, v]) => `${k}=${v}`).join(',') || '(none)';
+  Object.entries(labels)
+    .map(([k, v]) => `${k}=${v}`)
+    .join(',') || '(none)';
 
 function showSelector(selector: LabelSelector): string {
   const parts = Object.entries(selector.matchLabels ?? {}).map(([k, v]) => `${k}=${v}`);
@@ -352,7 +384,8 @@ function serviceNameOfHost(host: string): string | undefined {
 
 function hostMatches(pattern: string, host: string): boolean {
   if (pattern === '*' || pattern === host) return true;
-  if (pattern.startsWith('*.')) return host.endsWith(pattern.slice(1)) || (host.startsWith('*.') && host.endsWith(pattern.slice(1)));
+  if (pattern.startsWith('*.'))
+    return host.endsWith(pattern.slice(1)) || (host.startsWith('*.') && host.endsWith(pattern.slice(1)));
   return false;
 }
 
@@ -414,7 +447,11 @@ export async function checkManifests(all: readonly Manifest[], app: AppFacts): P
   // -- Everything lands in the namespace the user applies to.
   for (const m of manifests) {
     const ns = (m.body['metadata'] as { namespace?: unknown }).namespace;
-    if (ns !== undefined) report(m, `sets metadata.namespace ${String(ns)}; the walkthrough applies into the current namespace, where the other objects are looked up`);
+    if (ns !== undefined)
+      report(
+        m,
+        `sets metadata.namespace ${String(ns)}; the walkthrough applies into the current namespace, where the other objects are looked up`,
+      );
   }
 
   // -- An object that several files define must be the same in all of them,
@@ -427,7 +464,10 @@ export async function checkManifests(all: readonly Manifest[], app: AppFacts): P
     const first = firstDefinition.get(key);
     if (!first) firstDefinition.set(key, m);
     else if (stableJson(first.body) !== stableJson(m.body)) {
-      report(m, `differs from the ${objectName(first)} in ${first.file}; applying one file after the other would change it`);
+      report(
+        m,
+        `differs from the ${objectName(first)} in ${first.file}; applying one file after the other would change it`,
+      );
     }
   }
 
@@ -447,7 +487,8 @@ export async function checkManifests(all: readonly Manifest[], app: AppFacts): P
       replicas: d.spec?.replicas ?? 1,
     });
   }
-  const podsSelectedBy = (selector: LabelSelector | Labels): Workload[] => workloads.filter((w) => selects(selector, w.labels));
+  const podsSelectedBy = (selector: LabelSelector | Labels): Workload[] =>
+    workloads.filter((w) => selects(selector, w.labels));
 
   for (const w of workloads) await checkDeployment(w, workloads, app, (message) => report(w.manifest, message));
 
@@ -467,14 +508,23 @@ export async function checkManifests(all: readonly Manifest[], app: AppFacts): P
       const label = `port ${port.name ?? port.port}`;
       const protocol = port.appProtocol ?? port.name ?? '';
       if (!ISTIO_PROTOCOLS.some((p) => protocol === p || protocol.startsWith(`${p}-`))) {
-        report(m, `${label}: name "${port.name ?? ''}" does not tell Istio the protocol (http, http-<suffix>, ... or set appProtocol), so it is treated as opaque TCP`);
+        report(
+          m,
+          `${label}: name "${port.name ?? ''}" does not tell Istio the protocol (http, http-<suffix>, ... or set appProtocol), so it is treated as opaque TCP`,
+        );
       }
       const target = port.targetPort ?? port.port;
       for (const w of pods) {
         const ports = w.containers.flatMap((c) => c.ports ?? []);
-        const found = typeof target === 'number' ? ports.some((p) => p.containerPort === target) : ports.some((p) => p.name === target);
+        const found =
+          typeof target === 'number'
+            ? ports.some((p) => p.containerPort === target)
+            : ports.some((p) => p.name === target);
         if (!found) {
-          report(m, `${label}: targetPort ${JSON.stringify(target)} is not a container port of ${objectName(w.manifest)} (ports: ${ports.map((p) => `${p.name ?? '-'}=${p.containerPort}`).join(', ') || 'none'})`);
+          report(
+            m,
+            `${label}: targetPort ${JSON.stringify(target)} is not a container port of ${objectName(w.manifest)} (ports: ${ports.map((p) => `${p.name ?? '-'}=${p.containerPort}`).join(', ') || 'none'})`,
+          );
         }
       }
     }
@@ -513,14 +563,18 @@ export async function checkManifests(all: readonly Manifest[], app: AppFacts): P
       names.add(subset.name);
       const labels: Labels = { ...target.selector, ...(subset.labels ?? {}) };
       if (podsSelectedBy(labels).length === 0) {
-        report(m, `subset ${subset.name}: labels ${showLabels(subset.labels ?? {})} select none of Service ${target.name}'s pods (Deployments: ${target.pods.map((w) => `${w.manifest.name} ${showLabels(w.labels)}`).join('; ') || 'none'})`);
+        report(
+          m,
+          `subset ${subset.name}: labels ${showLabels(subset.labels ?? {})} select none of Service ${target.name}'s pods (Deployments: ${target.pods.map((w) => `${w.manifest.name} ${showLabels(w.labels)}`).join('; ') || 'none'})`,
+        );
       }
     }
   }
 
   // -- VirtualServices
   const istioGateways = new Map<string, IIstioGateway>();
-  for (const m of ofKind('networking.istio.io/v1', 'Gateway')) istioGateways.set(m.name, m.body as unknown as IIstioGateway);
+  for (const m of ofKind('networking.istio.io/v1', 'Gateway'))
+    istioGateways.set(m.name, m.body as unknown as IIstioGateway);
   for (const m of ofKind('networking.istio.io/v1', 'VirtualService')) {
     const vs = m.body as unknown as IVirtualService;
     const hosts = vs.spec?.hosts ?? [];
@@ -528,20 +582,32 @@ export async function checkManifests(all: readonly Manifest[], app: AppFacts): P
       if (g === 'mesh') continue;
       const gateway = istioGateways.get(g);
       if (!gateway) {
-        report(m, `gateway ${g} is not a Gateway defined here (Istio Gateways: ${[...istioGateways.keys()].join(', ') || 'none'})`);
+        report(
+          m,
+          `gateway ${g} is not a Gateway defined here (Istio Gateways: ${[...istioGateways.keys()].join(', ') || 'none'})`,
+        );
         continue;
       }
-      const gatewayHosts = (gateway.spec?.servers ?? []).flatMap((s) => s.hosts ?? []).map((h) => h.replace(/^[^/]*\//, ''));
+      const gatewayHosts = (gateway.spec?.servers ?? [])
+        .flatMap((s) => s.hosts ?? [])
+        .map((h) => h.replace(/^[^/]*\//, ''));
       for (const h of hosts) {
-        if (!gatewayHosts.some((p) => hostMatches(p, h))) report(m, `host ${h} is not served by gateway ${g} (hosts: ${gatewayHosts.join(', ')})`);
+        if (!gatewayHosts.some((p) => hostMatches(p, h)))
+          report(m, `host ${h} is not served by gateway ${g} (hosts: ${gatewayHosts.join(', ')})`);
       }
     }
-    const checkDestination = (where: string, destination: { host: string; subset?: string; port?: { number?: number } }): void => {
+    const checkDestination = (
+      where: string,
+      destination: { host: string; subset?: string; port?: { number?: number } },
+    ): void => {
       const target = serviceHost(m, where, destination.host, destination.port?.number);
       if (!target || destination.subset === undefined) return;
       const subsets = subsetsByService.get(target.name);
       if (!subsets?.has(destination.subset)) {
-        report(m, `${where}: subset ${destination.subset} is not defined for host ${destination.host} in any DestinationRule (subsets: ${[...(subsets ?? [])].join(', ') || 'none'})`);
+        report(
+          m,
+          `${where}: subset ${destination.subset} is not defined for host ${destination.host} in any DestinationRule (subsets: ${[...(subsets ?? [])].join(', ') || 'none'})`,
+        );
       }
     };
     (vs.spec?.http ?? []).forEach((rule, i) => {
@@ -549,20 +615,32 @@ export async function checkManifests(all: readonly Manifest[], app: AppFacts): P
       const routes = rule.route ?? [];
       routes.forEach((r, j) => checkDestination(`${where}.route[${j}].destination`, r.destination));
       if (rule.mirror) checkDestination(`${where}.mirror`, rule.mirror);
-      checkWeights(routes.map((r) => r.weight), `${where}.route`, (message) => report(m, message));
+      checkWeights(
+        routes.map((r) => r.weight),
+        `${where}.route`,
+        (message) => report(m, message),
+      );
     });
   }
 
   // -- Gateway API
   const k8sGateways = new Map<string, IK8sGateway>();
-  for (const m of ofKind('gateway.networking.k8s.io/v1', 'Gateway')) k8sGateways.set(m.name, m.body as unknown as IK8sGateway);
+  for (const m of ofKind('gateway.networking.k8s.io/v1', 'Gateway'))
+    k8sGateways.set(m.name, m.body as unknown as IK8sGateway);
   for (const m of ofKind('gateway.networking.k8s.io/v1', 'HTTPRoute')) {
     const route = m.body as unknown as IHTTPRoute;
     (route.spec.parentRefs ?? []).forEach((ref, i) => {
-      if ((ref.group ?? 'gateway.networking.k8s.io') !== 'gateway.networking.k8s.io' || (ref.kind ?? 'Gateway') !== 'Gateway') return;
+      if (
+        (ref.group ?? 'gateway.networking.k8s.io') !== 'gateway.networking.k8s.io' ||
+        (ref.kind ?? 'Gateway') !== 'Gateway'
+      )
+        return;
       const gateway = k8sGateways.get(ref.name);
       if (!gateway) {
-        report(m, `spec.parentRefs[${i}]: Gateway ${ref.name} is not defined here (Gateways: ${[...k8sGateways.keys()].join(', ') || 'none'})`);
+        report(
+          m,
+          `spec.parentRefs[${i}]: Gateway ${ref.name} is not defined here (Gateways: ${[...k8sGateways.keys()].join(', ') || 'none'})`,
+        );
       } else if (ref.sectionName !== undefined && !gateway.spec.listeners.some((l) => l.name === ref.sectionName)) {
         report(m, `spec.parentRefs[${i}]: Gateway ${ref.name} has no listener ${ref.sectionName}`);
       }
@@ -577,15 +655,23 @@ export async function checkManifests(all: readonly Manifest[], app: AppFacts): P
       const backends = rule.backendRefs ?? [];
       backends.forEach((b, j) => checkBackend(`${where}.backendRefs[${j}]`, b));
       (rule.filters ?? []).forEach((f, j) => {
-        if (f.requestMirror) checkBackend(`${where}.filters[${j}].requestMirror.backendRef`, f.requestMirror.backendRef);
+        if (f.requestMirror)
+          checkBackend(`${where}.filters[${j}].requestMirror.backendRef`, f.requestMirror.backendRef);
       });
-      checkWeights(backends.map((b) => b.weight), `${where}.backendRefs`, (message) => report(m, message));
+      checkWeights(
+        backends.map((b) => b.weight),
+        `${where}.backendRefs`,
+        (message) => report(m, message),
+      );
     });
   }
 
   // -- Security and availability
   const selectorOf = (m: Manifest, selector: LabelSelector | undefined | null, what: string): Workload[] => {
-    if (!selector || (Object.keys(selector.matchLabels ?? {}).length === 0 && (selector.matchExpressions ?? []).length === 0)) {
+    if (
+      !selector ||
+      (Object.keys(selector.matchLabels ?? {}).length === 0 && (selector.matchExpressions ?? []).length === 0)
+    ) {
       report(m, `${what} selects every pod in the namespace; scope it to ecadraft's pods`);
       return [];
     }
@@ -597,33 +683,50 @@ export async function checkManifests(all: readonly Manifest[], app: AppFacts): P
     const pa = m.body as unknown as IPeerAuthentication;
     selectorOf(m, pa.spec?.selector, 'selector');
     const mode = pa.spec?.mtls?.mode;
-    if (mode !== 'STRICT') report(m, `mtls.mode is ${mode ?? 'unset'}; STRICT is required so that only mesh traffic reaches the pods`);
+    if (mode !== 'STRICT')
+      report(m, `mtls.mode is ${mode ?? 'unset'}; STRICT is required so that only mesh traffic reaches the pods`);
   }
   for (const m of ofKind('security.istio.io/v1', 'AuthorizationPolicy')) {
     const ap = m.body as unknown as IAuthorizationPolicy;
     selectorOf(m, ap.spec?.selector, 'selector');
     const action = ap.spec?.action ?? 'ALLOW';
-    if (action !== 'ALLOW') report(m, `action is ${action}; an ALLOW policy is needed so that whatever it does not admit is denied`);
+    if (action !== 'ALLOW')
+      report(m, `action is ${action}; an ALLOW policy is needed so that whatever it does not admit is denied`);
     const rules = ap.spec?.rules ?? [];
     if (rules.length === 0) report(m, 'has no rules, so it admits nothing (or, without ALLOW, restricts nothing)');
     rules.forEach((rule, i) => {
       const where = `spec.rules[${i}]`;
       const sources = (rule.from ?? []).map((f) => f.source ?? {});
-      if (sources.length === 0) report(m, `${where}: no from, so any caller is admitted; admit only the ingress gateway`);
+      if (sources.length === 0)
+        report(m, `${where}: no from, so any caller is admitted; admit only the ingress gateway`);
       sources.forEach((source, j) => {
         const principals = source.principals ?? [];
-        if (principals.length === 0) report(m, `${where}.from[${j}]: no principals, so callers other than the ingress gateway are admitted`);
+        if (principals.length === 0)
+          report(m, `${where}.from[${j}]: no principals, so callers other than the ingress gateway are admitted`);
         for (const p of principals) {
-          if (!INGRESS_GATEWAY_PRINCIPALS.includes(p)) report(m, `${where}.from[${j}]: principal ${p} is not the ingress gateway (${INGRESS_GATEWAY_PRINCIPALS.join(', ')})`);
+          if (!INGRESS_GATEWAY_PRINCIPALS.includes(p))
+            report(
+              m,
+              `${where}.from[${j}]: principal ${p} is not the ingress gateway (${INGRESS_GATEWAY_PRINCIPALS.join(', ')})`,
+            );
         }
       });
       const operations = (rule.to ?? []).map((t) => t.operation ?? {});
-      if (operations.length === 0) report(m, `${where}: no to.operation.methods, so every method is admitted; admit ${READ_ONLY_METHODS.join('/')} only`);
+      if (operations.length === 0)
+        report(
+          m,
+          `${where}: no to.operation.methods, so every method is admitted; admit ${READ_ONLY_METHODS.join('/')} only`,
+        );
       operations.forEach((op, j) => {
         const methods = op.methods ?? [];
-        if (methods.length === 0) report(m, `${where}.to[${j}]: no methods, so every method is admitted; admit ${READ_ONLY_METHODS.join('/')} only`);
+        if (methods.length === 0)
+          report(
+            m,
+            `${where}.to[${j}]: no methods, so every method is admitted; admit ${READ_ONLY_METHODS.join('/')} only`,
+          );
         for (const method of methods) {
-          if (!READ_ONLY_METHODS.includes(method)) report(m, `${where}.to[${j}]: method ${method} is not read-only (${READ_ONLY_METHODS.join(', ')})`);
+          if (!READ_ONLY_METHODS.includes(method))
+            report(m, `${where}.to[${j}]: method ${method} is not read-only (${READ_ONLY_METHODS.join(', ')})`);
         }
       });
     });
@@ -632,19 +735,29 @@ export async function checkManifests(all: readonly Manifest[], app: AppFacts): P
     const pdb = m.body as unknown as IPodDisruptionBudget;
     const pods = selectorOf(m, pdb.spec?.selector, 'selector');
     const { minAvailable, maxUnavailable } = pdb.spec ?? {};
-    if (isZero(maxUnavailable) || minAvailable === '100%') report(m, 'allows no disruption at all, so node drains block forever');
+    if (isZero(maxUnavailable) || minAvailable === '100%')
+      report(m, 'allows no disruption at all, so node drains block forever');
     for (const w of pods) {
       if (typeof minAvailable === 'number' && minAvailable >= w.replicas) {
-        report(m, `minAvailable ${minAvailable} is not below the ${w.replicas} replicas of ${objectName(w.manifest)}, so node drains block forever`);
+        report(
+          m,
+          `minAvailable ${minAvailable} is not below the ${w.replicas} replicas of ${objectName(w.manifest)}, so node drains block forever`,
+        );
       }
     }
   }
   for (const m of ofKind('autoscaling/v2', 'HorizontalPodAutoscaler')) {
     const hpa = m.body as unknown as IHorizontalPodAutoscaler;
     const ref = hpa.spec?.scaleTargetRef;
-    const target = ref && ref.kind === 'Deployment' && (ref.apiVersion ?? 'apps/v1') === 'apps/v1' ? workloads.find((w) => w.manifest.name === ref.name) : undefined;
+    const target =
+      ref && ref.kind === 'Deployment' && (ref.apiVersion ?? 'apps/v1') === 'apps/v1'
+        ? workloads.find((w) => w.manifest.name === ref.name)
+        : undefined;
     if (!target) {
-      report(m, `scaleTargetRef ${ref?.apiVersion ?? ''} ${ref?.kind ?? ''}/${ref?.name ?? ''} is not a Deployment defined here`);
+      report(
+        m,
+        `scaleTargetRef ${ref?.apiVersion ?? ''} ${ref?.kind ?? ''}/${ref?.name ?? ''} is not a Deployment defined here`,
+      );
     }
     const min = hpa.spec?.minReplicas ?? 1;
     const max = hpa.spec?.maxReplicas ?? 0;
@@ -654,7 +767,10 @@ export async function checkManifests(all: readonly Manifest[], app: AppFacts): P
       if (!target || !resource || resource.target.type !== 'Utilization') continue;
       for (const c of target.containers) {
         if (c.resources?.requests?.[resource.name] === undefined) {
-          report(m, `scales on ${resource.name} utilization, but container ${c.name} of ${objectName(target.manifest)} requests no ${resource.name}, so the HPA cannot compute it`);
+          report(
+            m,
+            `scales on ${resource.name} utilization, but container ${c.name} of ${objectName(target.manifest)} requests no ${resource.name}, so the HPA cannot compute it`,
+          );
         }
       }
     }
@@ -663,7 +779,11 @@ export async function checkManifests(all: readonly Manifest[], app: AppFacts): P
   return problems;
 }
 
-function checkWeights(weights: Array<number | null | undefined>, where: string, report: (message: string) => void): void {
+function checkWeights(
+  weights: Array<number | null | undefined>,
+  where: string,
+  report: (message: string) => void,
+): void {
   if (weights.length === 0) return;
   // A single destination without a weight gets all the traffic.
   if (weights.length === 1 && (weights[0] === undefined || weights[0] === null)) return;
@@ -678,7 +798,9 @@ function checkWeights(weights: Array<number | null | undefined>, where: string, 
 /** terminationDrainDuration from a `proxy.istio.io/config` annotation, in seconds. */
 function sidecarDrainSeconds(proxyConfig: string | undefined): number | undefined {
   if (proxyConfig === undefined) return undefined;
-  const value: unknown = (parseAllDocuments(proxyConfig)[0]?.toJS() as Record<string, unknown> | null | undefined)?.['terminationDrainDuration'];
+  const value: unknown = (parseAllDocuments(proxyConfig)[0]?.toJS() as Record<string, unknown> | null | undefined)?.[
+    'terminationDrainDuration'
+  ];
   const match = typeof value === 'string' ? /^(\d+(?:\.\d+)?)(ms|s|m|h)$/.exec(value) : null;
   if (!match) return undefined;
   const scale = { ms: 0.001, s: 1, m: 60, h: 3600 }[match[2] as 'ms' | 's' | 'm' | 'h'];
@@ -691,7 +813,12 @@ function envOf(c: Container): Record<string, string> {
   return env;
 }
 
-async function checkDeployment(w: Workload, all: readonly Workload[], app: AppFacts, report: (message: string) => void): Promise<void> {
+async function checkDeployment(
+  w: Workload,
+  all: readonly Workload[],
+  app: AppFacts,
+  report: (message: string) => void,
+): Promise<void> {
   const d = w.deployment;
   const spec = d.spec;
   if (!spec) return report('has no spec');
@@ -699,27 +826,36 @@ async function checkDeployment(w: Workload, all: readonly Workload[], app: AppFa
 
   // The pods' identity: what the Service, subsets and policies select on.
   const selector = spec.selector as LabelSelector;
-  if (!selects(selector, w.labels)) report(`selector ${showSelector(selector)} does not match its pod labels ${showLabels(w.labels)}`);
+  if (!selects(selector, w.labels))
+    report(`selector ${showSelector(selector)} does not match its pod labels ${showLabels(w.labels)}`);
   const version = w.labels['version'];
-  if (version === undefined) report('pod template has no version label, so no DestinationRule subset can pick these pods');
-  if (!Object.hasOwn(selector.matchLabels ?? {}, 'version')) report('selector does not include the version label, so it can claim the pods of the other version');
+  if (version === undefined)
+    report('pod template has no version label, so no DestinationRule subset can pick these pods');
+  if (!Object.hasOwn(selector.matchLabels ?? {}, 'version'))
+    report('selector does not include the version label, so it can claim the pods of the other version');
   for (const other of all) {
     if (other === w) continue;
-    if (selects(selector, other.labels)) report(`selector ${showSelector(selector)} also selects the pods of ${objectName(other.manifest)}`);
+    if (selects(selector, other.labels))
+      report(`selector ${showSelector(selector)} also selects the pods of ${objectName(other.manifest)}`);
   }
 
   // Availability during rollouts and shutdown.
   const strategy = spec.strategy;
-  if (strategy?.type === 'Recreate') report('strategy Recreate takes every pod away at once; use a RollingUpdate with maxUnavailable 0');
+  if (strategy?.type === 'Recreate')
+    report('strategy Recreate takes every pod away at once; use a RollingUpdate with maxUnavailable 0');
   else if (!isZero(strategy?.rollingUpdate?.maxUnavailable)) {
-    report(`rollingUpdate.maxUnavailable is ${String(strategy?.rollingUpdate?.maxUnavailable ?? 'unset (25%)')}; it must be 0 so a rollout never takes the last ready pod away`);
+    report(
+      `rollingUpdate.maxUnavailable is ${String(strategy?.rollingUpdate?.maxUnavailable ?? 'unset (25%)')}; it must be 0 so a rollout never takes the last ready pod away`,
+    );
   }
 
   if (!podSpec) return report('pod template has no spec');
   const grace = podSpec.terminationGracePeriodSeconds ?? 30;
   const sidecarDrain = sidecarDrainSeconds(spec.template.metadata?.annotations?.['proxy.istio.io/config']);
   if (sidecarDrain !== undefined && sidecarDrain >= grace) {
-    report(`the sidecar's terminationDrainDuration ${sidecarDrain} s does not fit in terminationGracePeriodSeconds ${grace}`);
+    report(
+      `the sidecar's terminationDrainDuration ${sidecarDrain} s does not fit in terminationGracePeriodSeconds ${grace}`,
+    );
   }
   const podSecurity = podSpec.securityContext ?? {};
   if (podSpec.containers.length === 0) report('has no containers');
@@ -732,11 +868,16 @@ async function checkDeployment(w: Workload, all: readonly Workload[], app: AppFa
     const image = c.image ?? '';
     const at = image.lastIndexOf(':');
     const tag = at > image.lastIndexOf('/') ? image.slice(at + 1) : '';
-    if (tag !== app.packageVersion) say(`image ${image} has tag ${tag || '(none, i.e. latest)'}, but package.json's version is ${app.packageVersion}`);
+    if (tag !== app.packageVersion)
+      say(
+        `image ${image} has tag ${tag || '(none, i.e. latest)'}, but package.json's version is ${app.packageVersion}`,
+      );
 
     // The version this container serves.
-    if (env['VERSION'] === undefined) say('env VERSION is not set, so the app would serve its default version whatever the version label says');
-    else if (env['VERSION'] !== version) say(`env VERSION=${env['VERSION']} does not match the pod's version label ${version ?? '(none)'}`);
+    if (env['VERSION'] === undefined)
+      say('env VERSION is not set, so the app would serve its default version whatever the version label says');
+    else if (env['VERSION'] !== version)
+      say(`env VERSION=${env['VERSION']} does not match the pod's version label ${version ?? '(none)'}`);
 
     // What the app makes of this env: whether it starts, its port, its shutdown.
     let config: ReturnType<AppFacts['config']> | undefined;
@@ -750,12 +891,17 @@ async function checkDeployment(w: Workload, all: readonly Workload[], app: AppFa
     if (config) {
       const http = ports.find((p) => p.name === 'http');
       if (!http) say(`has no container port named http (the app listens on ${config.port})`);
-      else if (http.containerPort !== config.port) say(`container port http is ${http.containerPort}, but the app listens on ${config.port}`);
+      else if (http.containerPort !== config.port)
+        say(`container port http is ${http.containerPort}, but the app listens on ${config.port}`);
       if (sidecarDrain !== undefined && sidecarDrain * 1000 < config.shutdownTimeoutMs) {
-        say(`the sidecar's terminationDrainDuration ${sidecarDrain} s is shorter than the app's shutdown (up to SHUTDOWN_TIMEOUT_MS ${config.shutdownTimeoutMs} ms), so Envoy stops while the app still drains`);
+        say(
+          `the sidecar's terminationDrainDuration ${sidecarDrain} s is shorter than the app's shutdown (up to SHUTDOWN_TIMEOUT_MS ${config.shutdownTimeoutMs} ms), so Envoy stops while the app still drains`,
+        );
       }
       if (grace * 1000 <= config.shutdownTimeoutMs) {
-        say(`terminationGracePeriodSeconds ${podSpec.terminationGracePeriodSeconds ?? '(default 30)'} does not exceed the app's shutdown (SHUTDOWN_DELAY_MS ${config.shutdownDelayMs} ms plus draining, at most SHUTDOWN_TIMEOUT_MS ${config.shutdownTimeoutMs} ms), so the kubelet kills it mid-drain`);
+        say(
+          `terminationGracePeriodSeconds ${podSpec.terminationGracePeriodSeconds ?? '(default 30)'} does not exceed the app's shutdown (SHUTDOWN_DELAY_MS ${config.shutdownDelayMs} ms plus draining, at most SHUTDOWN_TIMEOUT_MS ${config.shutdownTimeoutMs} ms), so the kubelet kills it mid-drain`,
+        );
       }
     }
 
@@ -779,15 +925,20 @@ async function checkDeployment(w: Workload, all: readonly Workload[], app: AppFa
       if (expected && p !== expected) say(`${kind} uses ${p}; it must be ${expected}`);
       if (!(await app.serves(p))) say(`${kind} path ${p} is not served by the app (GET does not answer 200)`);
       const port = get.port;
-      const containerPort = typeof port === 'number' ? ports.find((q) => q.containerPort === port) : ports.find((q) => q.name === port);
+      const containerPort =
+        typeof port === 'number' ? ports.find((q) => q.containerPort === port) : ports.find((q) => q.name === port);
       if (!containerPort) say(`${kind} port ${JSON.stringify(port)} is not a port of this container`);
-      else if (config && containerPort.containerPort !== config.port) say(`${kind} port ${JSON.stringify(port)} is ${containerPort.containerPort}, but the app listens on ${config.port}`);
+      else if (config && containerPort.containerPort !== config.port)
+        say(
+          `${kind} port ${JSON.stringify(port)} is ${containerPort.containerPort}, but the app listens on ${config.port}`,
+        );
     }
 
     // Resources: requests for scheduling and the HPA, limits against runaways.
     for (const bound of ['requests', 'limits'] as const) {
       for (const resource of ['cpu', 'memory']) {
-        if (c.resources?.[bound]?.[resource] === undefined) say(`sets no ${resource} ${bound === 'requests' ? 'request' : 'limit'}`);
+        if (c.resources?.[bound]?.[resource] === undefined)
+          say(`sets no ${resource} ${bound === 'requests' ? 'request' : 'limit'}`);
       }
     }
 
@@ -797,13 +948,15 @@ async function checkDeployment(w: Workload, all: readonly Workload[], app: AppFa
     const runAsNonRoot = sc.runAsNonRoot ?? podSecurity.runAsNonRoot;
     const seccomp = sc.seccompProfile?.type ?? podSecurity.seccompProfile?.type;
     if (runAsNonRoot !== true) say('runAsNonRoot is not true');
-    if (runAsUser === undefined || runAsUser === 0) say(`runAsUser is ${runAsUser ?? 'unset'}; it must be a numeric non-root user`);
+    if (runAsUser === undefined || runAsUser === 0)
+      say(`runAsUser is ${runAsUser ?? 'unset'}; it must be a numeric non-root user`);
     if (sc.allowPrivilegeEscalation !== false) say('allowPrivilegeEscalation is not false');
     if (sc.privileged === true) say('runs privileged');
     if (sc.readOnlyRootFilesystem !== true) say('readOnlyRootFilesystem is not true');
     if (!(sc.capabilities?.drop ?? []).includes('ALL')) say('does not drop ALL capabilities');
     if ((sc.capabilities?.add ?? []).length > 0) say(`adds capabilities ${(sc.capabilities?.add ?? []).join(', ')}`);
-    if (seccomp !== 'RuntimeDefault' && seccomp !== 'Localhost') say(`seccompProfile is ${seccomp ?? 'unset'}; it must be RuntimeDefault`);
+    if (seccomp !== 'RuntimeDefault' && seccomp !== 'Localhost')
+      say(`seccompProfile is ${seccomp ?? 'unset'}; it must be RuntimeDefault`);
   }
 }
 
@@ -822,15 +975,24 @@ export interface ExpectedObject {
  * A walkthrough file must hold exactly these objects in this order: users
  * apply it by name and the walkthrough shows what kubectl prints for it.
  */
-export function checkFileObjects(manifests: readonly Manifest[], file: string, expected: readonly ExpectedObject[]): Problem[] {
+export function checkFileObjects(
+  manifests: readonly Manifest[],
+  file: string,
+  expected: readonly ExpectedObject[],
+): Problem[] {
   const inFile = manifests.filter((m) => m.file === file);
-  const show = (o: { apiVersion: string; kind: string; name: string }): string => `${o.kind}/${o.name} (${o.apiVersion})`;
+  const show = (o: { apiVersion: string; kind: string; name: string }): string =>
+    `${o.kind}/${o.name} (${o.apiVersion})`;
   const problems: Problem[] = [];
   const actual = inFile.map(show).join(', ') || 'nothing';
   const wanted = expected.map(show).join(', ');
   if (actual !== wanted) {
     const first = inFile[0];
-    problems.push({ file, object: first ? objectName(first) : 'document 1', message: `holds ${actual}; expected exactly ${wanted}, in that order` });
+    problems.push({
+      file,
+      object: first ? objectName(first) : 'document 1',
+      message: `holds ${actual}; expected exactly ${wanted}, in that order`,
+    });
     return problems;
   }
   expected.forEach((e, i) => {
@@ -838,14 +1000,25 @@ export function checkFileObjects(manifests: readonly Manifest[], file: string, e
     if (!m || !e.weights) return;
     const actualWeights = routeWeights(m);
     if (stableJson(actualWeights) !== stableJson(e.weights)) {
-      problems.push({ file, object: objectName(m), message: `routes ${showWeights(actualWeights)}; this step must route ${showWeights(e.weights)}` });
+      problems.push({
+        file,
+        object: objectName(m),
+        message: `routes ${showWeights(actualWeights)}; this step must route ${showWeights(e.weights)}`,
+      });
     }
   });
   return problems;
 }
 
 const showWeights = (rules: Array<Record<string, number>>): string =>
-  rules.map((w) => `[${Object.entries(w).map(([k, v]) => `${v} to ${k}`).join(', ')}]`).join(', then ') || 'nothing';
+  rules
+    .map(
+      (w) =>
+        `[${Object.entries(w)
+          .map(([k, v]) => `${v} to ${k}`)
+          .join(', ')}]`,
+    )
+    .join(', then ') || 'nothing';
 
 /**
  * Per rule, in order, the weight per destination subset (VirtualService) or
@@ -854,15 +1027,19 @@ const showWeights = (rules: Array<Record<string, number>>): string =>
 export function routeWeights(m: Manifest): Array<Record<string, number>> {
   const rule = (destinations: Array<[string, number | null | undefined]>): Record<string, number> => {
     const weights: Record<string, number> = {};
-    for (const [key, weight] of destinations) weights[key] = (weights[key] ?? 0) + (weight ?? (destinations.length === 1 ? 100 : 0));
+    for (const [key, weight] of destinations)
+      weights[key] = (weights[key] ?? 0) + (weight ?? (destinations.length === 1 ? 100 : 0));
     return weights;
   };
   if (m.kind === 'VirtualService') {
     return ((m.body as unknown as IVirtualService).spec?.http ?? []).map((r) =>
-      rule((r.route ?? []).map((d) => [d.destination.subset ?? d.destination.host, d.weight])));
+      rule((r.route ?? []).map((d) => [d.destination.subset ?? d.destination.host, d.weight])),
+    );
   }
   if (m.kind === 'HTTPRoute') {
-    return ((m.body as unknown as IHTTPRoute).spec.rules ?? []).map((r) => rule((r.backendRefs ?? []).map((b) => [b.name, b.weight])));
+    return ((m.body as unknown as IHTTPRoute).spec.rules ?? []).map((r) =>
+      rule((r.backendRefs ?? []).map((b) => [b.name, b.weight])),
+    );
   }
   return [];
 }
@@ -880,7 +1057,12 @@ export function checkKustomization(file: string, root: string, packageVersion: s
   const text = readFileSync(path.resolve(root, file), 'utf8');
   const doc = parseAllDocuments(text, { version: '1.1', uniqueKeys: true });
   const first = Array.isArray(doc) ? doc[0] : undefined;
-  const k = (first?.toJS() ?? {}) as { kind?: string; metadata?: { name?: string }; resources?: unknown; images?: unknown };
+  const k = (first?.toJS() ?? {}) as {
+    kind?: string;
+    metadata?: { name?: string };
+    resources?: unknown;
+    images?: unknown;
+  };
   const object = `${k.kind ?? 'Kustomization'}/${k.metadata?.name ?? path.basename(path.dirname(path.resolve(root, file)))}`;
   const say = (message: string): void => {
     problems.push({ file, object, message });

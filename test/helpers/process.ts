@@ -16,8 +16,16 @@ export const HOST = '127.0.0.1';
 
 /** The variables of service.md's configuration table, and the fault knobs the README adds. */
 export const CONFIG_VARIABLES = [
-  'VERSION', 'PORT', 'HOST', 'TICKET_COUNT', 'SEED', 'LOG_LEVEL', 'SHUTDOWN_DELAY_MS', 'SHUTDOWN_TIMEOUT_MS',
-  'FAULT_ERROR_RATE', 'FAULT_DELAY_MS',
+  'VERSION',
+  'PORT',
+  'HOST',
+  'TICKET_COUNT',
+  'SEED',
+  'LOG_LEVEL',
+  'SHUTDOWN_DELAY_MS',
+  'SHUTDOWN_TIMEOUT_MS',
+  'FAULT_ERROR_RATE',
+  'FAULT_DELAY_MS',
 ] as const;
 
 /** What a test object must offer: tap's `t` does. */
@@ -88,7 +96,12 @@ export function childEnv(env: Env = {}): Env {
  * again whenever the owner runs its waiters (on output, data or close); a
  * probe that throws rejects, and so does the timeout.
  */
-function waitOn<T>(waiters: Set<() => void>, probe: () => T | undefined, timeoutMs: number, timeoutMessage: () => string): Promise<T> {
+function waitOn<T>(
+  waiters: Set<() => void>,
+  probe: () => T | undefined,
+  timeoutMs: number,
+  timeoutMessage: () => string,
+): Promise<T> {
   return new Promise((resolve, reject) => {
     const check = () => {
       let value: T | undefined;
@@ -197,18 +210,27 @@ export class ServerProcess {
    * re-checking whenever the process prints or exits; rejects after timeoutMs.
    */
   waitFor<T>(what: string, probe: () => T | undefined, timeoutMs: number): Promise<T> {
-    return waitOn(this.#waiters, probe, timeoutMs, () => `timed out after ${timeoutMs} ms waiting for ${what}\n${this.output()}`);
+    return waitOn(
+      this.#waiters,
+      probe,
+      timeoutMs,
+      () => `timed out after ${timeoutMs} ms waiting for ${what}\n${this.output()}`,
+    );
   }
-
 
   /** The first JSON log line whose `msg` is `msg` (and that passes `match`). */
   waitForLog(msg: string, timeoutMs: number, match: (line: Record<string, unknown>) => boolean = () => true) {
-    return this.waitFor(`log line "${msg}"`, () => {
-      const line = this.#parsedLines().find((l) => l.msg === msg && match(l));
-      if (line) return line;
-      if (this.#exit) throw new Error(`server exited (${JSON.stringify(this.#exit)}) before logging "${msg}"\n${this.output()}`);
-      return undefined;
-    }, timeoutMs);
+    return this.waitFor(
+      `log line "${msg}"`,
+      () => {
+        const line = this.#parsedLines().find((l) => l.msg === msg && match(l));
+        if (line) return line;
+        if (this.#exit)
+          throw new Error(`server exited (${JSON.stringify(this.#exit)}) before logging "${msg}"\n${this.output()}`);
+        return undefined;
+      },
+      timeoutMs,
+    );
   }
 
   #parsedLines(): Record<string, unknown>[] {
@@ -273,7 +295,8 @@ export async function startServer(t: Teardown, env: Env = {}, options: StartOpti
   for (;;) {
     const response = await request(`${url}/readyz`).catch(() => undefined);
     if (response?.status === 200) break;
-    if (server.exit) throw new Error(`server exited (${JSON.stringify(server.exit)}) before /readyz was 200\n${server.output()}`);
+    if (server.exit)
+      throw new Error(`server exited (${JSON.stringify(server.exit)}) before /readyz was 200\n${server.output()}`);
     if (performance.now() > deadline) throw new Error(`/readyz not 200 within ${timeoutMs} ms\n${server.output()}`);
     await sleep(20);
   }
@@ -281,7 +304,11 @@ export async function startServer(t: Teardown, env: Env = {}, options: StartOpti
 }
 
 /** A process expected to stop by itself (bad configuration): its exit and everything it printed. */
-export async function runToExit(t: Teardown, env: Env, timeoutMs = 10_000): Promise<Exit & { stdout: string; stderr: string }> {
+export async function runToExit(
+  t: Teardown,
+  env: Env,
+  timeoutMs = 10_000,
+): Promise<Exit & { stdout: string; stderr: string }> {
   const server = spawnServer(t, env);
   const exit = await server.waitForExit(timeoutMs);
   return { ...exit, stdout: server.stdout, stderr: server.stderr };
@@ -307,18 +334,24 @@ export interface RequestOptions {
 export function request(url: string, options: RequestOptions = {}): Promise<Response> {
   const timeoutMs = options.timeoutMs ?? 5000;
   return new Promise((resolve, reject) => {
-    const req = http.request(url, {
-      method: options.method ?? 'GET',
-      headers: options.headers,
-      agent: options.agent ?? false,
-      timeout: timeoutMs,
-    }, (res) => {
-      let body = '';
-      res.setEncoding('utf8');
-      res.on('data', (chunk: string) => { body += chunk; });
-      res.on('end', () => resolve({ status: res.statusCode!, headers: res.headers, body }));
-      res.on('error', reject);
-    });
+    const req = http.request(
+      url,
+      {
+        method: options.method ?? 'GET',
+        headers: options.headers,
+        agent: options.agent ?? false,
+        timeout: timeoutMs,
+      },
+      (res) => {
+        let body = '';
+        res.setEncoding('utf8');
+        res.on('data', (chunk: string) => {
+          body += chunk;
+        });
+        res.on('end', () => resolve({ status: res.statusCode!, headers: res.headers, body }));
+        res.on('error', reject);
+      },
+    );
     req.on('timeout', () => req.destroy(new Error(`no answer from ${url} within ${timeoutMs} ms`)));
     req.on('error', reject);
     req.end();
@@ -420,13 +453,17 @@ export class RawConnection {
         this.#received = this.#received.subarray(parsed.length);
         return parsed.response;
       }
-      if (this.#closed) throw new Error(`connection closed before a complete response; received ${JSON.stringify(this.received)}`);
+      if (this.#closed)
+        throw new Error(`connection closed before a complete response; received ${JSON.stringify(this.received)}`);
       return undefined;
     };
-    return waitOn(this.#waiters, probe, timeoutMs,
-      () => `no complete response within ${timeoutMs} ms; received ${JSON.stringify(this.received.slice(0, 300))}`);
+    return waitOn(
+      this.#waiters,
+      probe,
+      timeoutMs,
+      () => `no complete response within ${timeoutMs} ms; received ${JSON.stringify(this.received.slice(0, 300))}`,
+    );
   }
-
 
   /** Resolves when the peer closes the connection; rejects after timeoutMs. */
   waitClosed(timeoutMs: number): Promise<void> {
@@ -451,7 +488,11 @@ export interface RawResponse {
 }
 
 /** One response off the front of `data`, or undefined if it is not complete yet. */
-export function parseRawResponse(data: Buffer, closed: boolean, bodiless = false): { response: RawResponse; length: number } | undefined {
+export function parseRawResponse(
+  data: Buffer,
+  closed: boolean,
+  bodiless = false,
+): { response: RawResponse; length: number } | undefined {
   const end = data.indexOf('\r\n\r\n');
   if (end < 0) return undefined;
   const head = data.subarray(0, end).toString('latin1');
@@ -468,11 +509,19 @@ export function parseRawResponse(data: Buffer, closed: boolean, bodiless = false
   if (length === undefined && !closed) return undefined;
   const bodyEnd = length === undefined ? data.length : bodyStart + length;
   if (data.length < bodyEnd) return undefined;
-  return { response: { status, headers, body: data.subarray(bodyStart, bodyEnd).toString('utf8'), head }, length: bodyEnd };
+  return {
+    response: { status, headers, body: data.subarray(bodyStart, bodyEnd).toString('utf8'), head },
+    length: bodyEnd,
+  };
 }
 
 /** Sends `data` on a fresh connection and reads one response; `bodiless` for HEAD. */
-export async function rawExchange(port: number, data: string | Buffer, timeoutMs = 5000, bodiless = false): Promise<RawResponse> {
+export async function rawExchange(
+  port: number,
+  data: string | Buffer,
+  timeoutMs = 5000,
+  bodiless = false,
+): Promise<RawResponse> {
   const connection = new RawConnection(port);
   try {
     await connection.connected;

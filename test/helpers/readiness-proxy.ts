@@ -51,7 +51,15 @@ export interface ReadinessProxy {
 }
 
 // Hop-by-hop headers (RFC 9110 7.6.1) belong to one connection and are not forwarded.
-const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'te', 'trailer', 'upgrade']);
+const HOP_BY_HOP = new Set([
+  'connection',
+  'keep-alive',
+  'proxy-connection',
+  'transfer-encoding',
+  'te',
+  'trailer',
+  'upgrade',
+]);
 
 function endToEnd(headers: http.IncomingHttpHeaders): http.OutgoingHttpHeaders {
   return Object.fromEntries(Object.entries(headers).filter(([name]) => !HOP_BY_HOP.has(name)));
@@ -95,22 +103,28 @@ export async function startReadinessProxy({ pollMs }: ProxyOptions): Promise<Rea
       return;
     }
     forwarded.set(endpoint.name, (forwarded.get(endpoint.name) ?? 0) + 1);
-    const upstream = http.request(new URL(request.url ?? '/', endpoint.url), {
-      method: request.method,
-      headers: endToEnd(request.headers),
-      agent: endpoint.agent,
-    }, (answer) => {
-      response.writeHead(answer.statusCode ?? 502, endToEnd(answer.headers));
-      answer.pipe(response);
-      answer.on('error', () => response.destroy());
-    });
+    const upstream = http.request(
+      new URL(request.url ?? '/', endpoint.url),
+      {
+        method: request.method,
+        headers: endToEnd(request.headers),
+        agent: endpoint.agent,
+      },
+      (answer) => {
+        response.writeHead(answer.statusCode ?? 502, endToEnd(answer.headers));
+        answer.pipe(response);
+        answer.on('error', () => response.destroy());
+      },
+    );
     upstream.on('error', (error: NodeJS.ErrnoException) => {
       failures.push({ endpoint: endpoint.name, error: error.code ?? error.message, at: Date.now() });
       if (response.headersSent) {
         response.destroy();
         return;
       }
-      response.writeHead(502, { 'content-type': 'text/plain' }).end('upstream connect error or disconnect/reset before headers');
+      response
+        .writeHead(502, { 'content-type': 'text/plain' })
+        .end('upstream connect error or disconnect/reset before headers');
     });
     request.pipe(upstream);
   });
@@ -119,35 +133,38 @@ export async function startReadinessProxy({ pollMs }: ProxyOptions): Promise<Rea
   const poll = async () => {
     while (polling) {
       const started = Date.now();
-      await Promise.all([...endpoints.values()].map(async (endpoint) => {
-        const ready = await probe(endpoint.url, pollMs * 5);
-        // Forgotten while the probe ran: nothing to update.
-        if (endpoints.get(endpoint.name) !== endpoint) return;
-        if (ready && !endpoint.ready) endpoint.addedAt = Date.now();
-        if (!ready && endpoint.ready) endpoint.removedAt = Date.now();
-        endpoint.ready = ready;
-      }));
+      await Promise.all(
+        [...endpoints.values()].map(async (endpoint) => {
+          const ready = await probe(endpoint.url, pollMs * 5);
+          // Forgotten while the probe ran: nothing to update.
+          if (endpoints.get(endpoint.name) !== endpoint) return;
+          if (ready && !endpoint.ready) endpoint.addedAt = Date.now();
+          if (!ready && endpoint.ready) endpoint.removedAt = Date.now();
+          endpoint.ready = ready;
+        }),
+      );
       notify();
       await new Promise((resolve) => setTimeout(resolve, Math.max(0, pollMs - (Date.now() - started))));
     }
   };
   const polled = poll();
 
-  const waitFor = (what: string, probeFn: () => number | undefined, timeoutMs: number) => new Promise<number>((resolve, reject) => {
-    const check = () => {
-      const value = probeFn();
-      if (value === undefined) return;
-      clearTimeout(timer);
-      waiters.delete(check);
-      resolve(value);
-    };
-    const timer = setTimeout(() => {
-      waiters.delete(check);
-      reject(new Error(`proxy: ${what} not within ${timeoutMs} ms`));
-    }, timeoutMs);
-    waiters.add(check);
-    check();
-  });
+  const waitFor = (what: string, probeFn: () => number | undefined, timeoutMs: number) =>
+    new Promise<number>((resolve, reject) => {
+      const check = () => {
+        const value = probeFn();
+        if (value === undefined) return;
+        clearTimeout(timer);
+        waiters.delete(check);
+        resolve(value);
+      };
+      const timer = setTimeout(() => {
+        waiters.delete(check);
+        reject(new Error(`proxy: ${what} not within ${timeoutMs} ms`));
+      }, timeoutMs);
+      waiters.add(check);
+      check();
+    });
 
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
@@ -164,14 +181,24 @@ export async function startReadinessProxy({ pollMs }: ProxyOptions): Promise<Rea
       endpoints.get(name)?.agent.destroy();
       endpoints.delete(name);
     },
-    inRotation: (name, timeoutMs) => waitFor(`${name} in rotation`, () => {
-      const e = endpoints.get(name);
-      return e?.ready ? e.addedAt : undefined;
-    }, timeoutMs),
-    outOfRotation: (name, timeoutMs) => waitFor(`${name} out of rotation`, () => {
-      const e = endpoints.get(name);
-      return e && !e.ready && e.removedAt !== undefined ? e.removedAt : undefined;
-    }, timeoutMs),
+    inRotation: (name, timeoutMs) =>
+      waitFor(
+        `${name} in rotation`,
+        () => {
+          const e = endpoints.get(name);
+          return e?.ready ? e.addedAt : undefined;
+        },
+        timeoutMs,
+      ),
+    outOfRotation: (name, timeoutMs) =>
+      waitFor(
+        `${name} out of rotation`,
+        () => {
+          const e = endpoints.get(name);
+          return e && !e.ready && e.removedAt !== undefined ? e.removedAt : undefined;
+        },
+        timeoutMs,
+      ),
     async close() {
       polling = false;
       await polled;

@@ -40,7 +40,10 @@ function mulberry32(seed: number): () => number {
   };
 }
 
-export async function startWeightedProxy(backends: readonly Backend[], options: ProxyOptions = {}): Promise<WeightedProxy> {
+export async function startWeightedProxy(
+  backends: readonly Backend[],
+  options: ProxyOptions = {},
+): Promise<WeightedProxy> {
   const routes = backends.filter((b) => b.weight > 0);
   const total = routes.reduce((sum, b) => sum + b.weight, 0);
   if (total <= 0) throw new Error('weighted proxy: no backend has a positive weight');
@@ -61,11 +64,15 @@ export async function startWeightedProxy(backends: readonly Backend[], options: 
   const server = http.createServer((request, response) => {
     const backend = pick();
     forwarded.set(backend.name, (forwarded.get(backend.name) ?? 0) + 1);
-    const upstream = http.request(new URL(request.url ?? '/', backend.url), { method: request.method, headers: request.headers, agent }, (answer) => {
-      const headers = Object.fromEntries(Object.entries(answer.headers).filter(([name]) => !strip.has(name)));
-      response.writeHead(answer.statusCode ?? 502, headers);
-      answer.pipe(response);
-    });
+    const upstream = http.request(
+      new URL(request.url ?? '/', backend.url),
+      { method: request.method, headers: request.headers, agent },
+      (answer) => {
+        const headers = Object.fromEntries(Object.entries(answer.headers).filter(([name]) => !strip.has(name)));
+        response.writeHead(answer.statusCode ?? 502, headers);
+        answer.pipe(response);
+      },
+    );
     upstream.on('error', () => {
       if (!response.headersSent) response.writeHead(502, { 'content-type': 'text/plain' });
       response.end('upstream connect error');
