@@ -58,7 +58,7 @@ export class BadQuery extends Error {
 }
 
 const DATES: Record<string, keyof Row> = { _updated: 'updatedAt', _created: 'createdAt' };
-const valueOf = (row: Row, field: string): unknown => row[(DATES[field] ?? field) as keyof Row];
+const fieldValue = (row: Row, field: string): unknown => row[(DATES[field] ?? field) as keyof Row];
 
 type Condition = Record<string, unknown>;
 const OPERATORS: Record<string, (a: never, b: never) => boolean> = {
@@ -78,11 +78,11 @@ function filterOf(where: string): (row: Row) => boolean {
     throw new BadQuery('where: not JSON');
   }
   const tests = Object.entries(spec).map(([field, condition]) => {
-    if (typeof condition !== 'object' || condition === null) return (row: Row) => valueOf(row, field) === condition;
+    if (typeof condition !== 'object' || condition === null) return (row: Row) => fieldValue(row, field) === condition;
     const ops = Object.entries(condition as Condition).map(([op, operand]) => {
       const compare = OPERATORS[op];
       if (!compare) throw new BadQuery(`where: unsupported operator ${op}`);
-      return (row: Row) => compare(valueOf(row, field) as never, operand as never);
+      return (row: Row) => compare(fieldValue(row, field) as never, operand as never);
     });
     return (row: Row) => ops.every((test) => test(row));
   });
@@ -95,8 +95,8 @@ function comparatorOf(sort: string): (a: Row, b: Row) => number {
     .map((part) => (part.startsWith('-') ? { field: part.slice(1), direction: -1 } : { field: part, direction: 1 }));
   return (a, b) => {
     for (const { field, direction } of keys) {
-      const x = valueOf(a, field) as string | number,
-        y = valueOf(b, field) as string | number;
+      const x = fieldValue(a, field) as string | number,
+        y = fieldValue(b, field) as string | number;
       if (x !== y) return (x < y ? -1 : 1) * direction;
     }
     return 0;

@@ -1,6 +1,6 @@
 // req/s per scenario, ecadraft beside the ceiling and the baseline, as a
 // self-contained SVG the README embeds (no fonts or scripts to fetch).
-import { SERVERS, type HttpResults, type ServerName } from './http.ts';
+import { type HttpResults, SERVERS, type ServerName } from './http.ts';
 import { SCENARIOS } from './scenarios.ts';
 
 const COLORS: Record<ServerName, string> = { ceiling: '#9aa0a6', ecadraft: '#1a73e8', baseline: '#e8710a' };
@@ -10,7 +10,7 @@ const LEGEND: Record<ServerName, string> = {
   baseline: 'baseline: Fastify + response schema',
 };
 
-const escape = (text: string) => text.replace(/[<>&"]/g, (c) => `&#${c.charCodeAt(0)};`);
+export const escapeXml = (text: string) => text.replace(/[<>&"]/g, (c) => `&#${c.charCodeAt(0)};`);
 const kilo = (n: number) => (n >= 1000 ? `${Number((n / 1000).toFixed(n >= 10_000 ? 0 : 1))}k` : String(Math.round(n)));
 
 /** The smallest axis maximum at or above `value` whose fifths are round numbers. */
@@ -40,13 +40,13 @@ export function renderChart(http: HttpResults, subtitle: string): string {
     `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="Helvetica, Arial, sans-serif" font-size="12">`,
     `<rect width="${width}" height="${height}" fill="#ffffff"/>`,
     `<text x="${left}" y="22" font-size="16" font-weight="bold">Requests per second by scenario (median of ${http.plan.rounds} rounds)</text>`,
-    `<text x="${left}" y="40" fill="#555">${escape(subtitle)}</text>`,
+    `<text x="${left}" y="40" fill="#555">${escapeXml(subtitle)}</text>`,
   ];
   order.forEach((server, i) => {
     const x = left + i * 270;
     parts.push(
       `<rect x="${x}" y="52" width="12" height="12" fill="${COLORS[server]}"/>`,
-      `<text x="${x + 17}" y="62">${escape(LEGEND[server])}</text>`,
+      `<text x="${x + 17}" y="62">${escapeXml(LEGEND[server])}</text>`,
     );
   });
   for (let k = 0; k <= 5; k++) {
@@ -69,7 +69,7 @@ export function renderChart(http: HttpResults, subtitle: string): string {
     const cx = (left + s * group + group / 2).toFixed(1);
     const ratio = rps(scenario.id, 'ecadraft')?.vsCeiling;
     parts.push(
-      `<text x="${cx}" y="${top + plotH + 18}" text-anchor="middle" font-weight="bold">(${scenario.id}) ${escape(scenario.label)}</text>`,
+      `<text x="${cx}" y="${top + plotH + 18}" text-anchor="middle" font-weight="bold">(${scenario.id}) ${escapeXml(scenario.label)}</text>`,
       `<text x="${cx}" y="${top + plotH + 34}" text-anchor="middle" fill="${COLORS.ecadraft}">${ratio === undefined ? '' : `${ratio.toFixed(2)}x ceiling`}</text>`,
     );
   });

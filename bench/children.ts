@@ -2,10 +2,10 @@
 // registered here so that an error, Ctrl-C or a kill of the run leaves no
 // server behind, and every wait is bounded so a hung server fails the run
 // instead of hanging it (CI runs the quick mode).
-import { spawn, type ChildProcess } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
-import { childEnv, HOST, ROOT, type Env } from '../test/helpers/process.ts';
+import { childEnv, type Env, HOST, ROOT } from '../test/helpers/process.ts';
 import { get } from './client.ts';
 import { REFERENCE_READY } from './servers/reference.ts';
 

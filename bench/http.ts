@@ -2,9 +2,10 @@
 // idiomatic baseline under the same autocannon settings, cells alternating
 // between servers so that noise from the (shared, busy) machine spreads over
 // all three instead of landing on whichever ran during a bad second.
+
+import { type Child, startEcadraft, startReference } from './children.ts';
 import { allTickets, get } from './client.ts';
-import { startEcadraft, startReference, type Child } from './children.ts';
-import { failed, runLoad, type CellResult, type LoadSettings } from './load.ts';
+import { type CellResult, failed, type LoadSettings, runLoad } from './load.ts';
 import { SCENARIOS, type ScenarioId, type TargetInfo } from './scenarios.ts';
 import { median, ratio } from './stats.ts';
 

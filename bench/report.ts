@@ -1,6 +1,6 @@
 // A run's results as tables: aligned text for the terminal, Markdown for the
 // README. Each table's cells are built once and rendered either way.
-import { milliseconds, table, type Align } from '../src/cli/render.ts';
+import { type Align, milliseconds, table } from '../src/cli/render.ts';
 import type { HttpResults } from './http.ts';
 import type { Latency, ScaleResults } from './scale.ts';
 import type { SerializeResults } from './serialize.ts';

@@ -9,15 +9,15 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { renderChart } from './chart.ts';
 import { assertFreshBuild, cleanUpOnExit, ROOT, StartError } from './children.ts';
-import { runHttp, type HttpPlan, type HttpResults } from './http.ts';
+import { type HttpPlan, type HttpResults, runHttp } from './http.ts';
 import {
   httpTable,
   renderMarkdown,
   renderText,
   scaleTable,
   serializeTable,
-  targetsTable,
   type Table,
+  targetsTable,
 } from './report.ts';
 import { runScale, type ScalePlan, type ScaleResults } from './scale.ts';
 import { runSerialize, type SerializePlan, type SerializeResults } from './serialize.ts';

@@ -3,10 +3,10 @@
 // is the number to watch: its cost must not grow with the dataset.
 import http from 'node:http';
 import { milliseconds } from '../src/cli/render.ts';
-import { timedGet } from './client.ts';
 import { startEcadraft } from './children.ts';
+import { timedGet } from './client.ts';
 import { describeFailure, repeatedWarning } from './http.ts';
-import { failed, runLoad, type LoadSettings } from './load.ts';
+import { failed, type LoadSettings, runLoad } from './load.ts';
 import { mb } from './report.ts';
 import { SCENARIOS, UNCACHEABLE_SHAPES, uncacheableQuery } from './scenarios.ts';
 import { median } from './stats.ts';

@@ -8,7 +8,7 @@ import { FORMATTERS } from '../src/format.ts';
 import { parseListQuery } from '../src/query.ts';
 import { collectionBody } from '../src/serialize.ts';
 import { Store } from '../src/store.ts';
-import { buildPage, pageSchema, rowOf, type Page, type Row } from './baseline-page.ts';
+import { buildPage, type Page, pageSchema, type Row, rowOf } from './baseline-page.ts';
 import type { EveItem } from './client.ts';
 import { median, ratio } from './stats.ts';
 

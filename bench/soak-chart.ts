@@ -2,6 +2,7 @@
 // four panels on one time axis, memory, event-loop delay p99, active handles
 // and requests per second, with the load period shaded and, on the memory
 // panel, the second from which growth is measured and the +10% line.
+import { escapeXml } from './chart.ts';
 
 export interface SoakSample {
   /** Seconds since sampling began. */
@@ -45,7 +46,6 @@ interface Panel {
   reference?: { value: number; label: string };
 }
 
-const escape = (text: string) => text.replace(/[<>&"]/g, (c) => `&#${c.charCodeAt(0)};`);
 const MB = 1024 * 1024;
 
 /** The smallest axis maximum at or above `value` whose quarters are round numbers. */
@@ -126,14 +126,14 @@ export function renderSoakChart(samples: readonly SoakSample[], options: ChartOp
     `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="Helvetica, Arial, sans-serif" font-size="12">`,
     `<rect width="${width}" height="${height}" fill="#ffffff"/>`,
     `<text x="${left}" y="22" font-size="16" font-weight="bold">ecadraft soak: one sample per second, load shaded</text>`,
-    `<text x="${left}" y="40" fill="#555">${escape(options.subtitle)}</text>`,
+    `<text x="${left}" y="40" fill="#555">${escapeXml(options.subtitle)}</text>`,
   ];
   panels.forEach((panel, i) => {
     const y0 = top + i * (panelH + gap);
     const all = panel.series.flatMap((s) => s.values).filter((v): v is number => v !== undefined);
     const max = axisMax(Math.max(1e-9, ...all, panel.reference?.value ?? 0) * 1.05);
     const y = (v: number) => y0 + panelH - (v / max) * panelH;
-    parts.push(`<text x="${left}" y="${y0 - 8}" font-weight="bold">${escape(panel.title)}</text>`);
+    parts.push(`<text x="${left}" y="${y0 - 8}" font-weight="bold">${escapeXml(panel.title)}</text>`);
     if (loadFrom !== undefined && loadTo !== undefined) {
       parts.push(
         `<rect x="${x(loadFrom).toFixed(1)}" y="${y0}" width="${(x(loadTo) - x(loadFrom)).toFixed(1)}" height="${panelH}" fill="#e8f0fe"/>`,
@@ -156,7 +156,7 @@ export function renderSoakChart(samples: readonly SoakSample[], options: ChartOp
       const ry = y(panel.reference.value).toFixed(1);
       parts.push(
         `<line x1="${left}" x2="${width - right}" y1="${ry}" y2="${ry}" stroke="#d93025" stroke-dasharray="6 4"/>`,
-        `<text x="${width - right - 4}" y="${Number(ry) - 4}" text-anchor="end" fill="#d93025" font-size="10">${escape(panel.reference.label)}</text>`,
+        `<text x="${width - right - 4}" y="${Number(ry) - 4}" text-anchor="end" fill="#d93025" font-size="10">${escapeXml(panel.reference.label)}</text>`,
       );
     }
     panel.series.forEach((series, j) => {
@@ -168,7 +168,7 @@ export function renderSoakChart(samples: readonly SoakSample[], options: ChartOp
         const lx = width - right - panel.series.length * 95 + j * 95;
         parts.push(
           `<rect x="${lx}" y="${y0 - 18}" width="10" height="10" fill="${series.color}"/>`,
-          `<text x="${lx + 14}" y="${y0 - 9}">${escape(series.label)}</text>`,
+          `<text x="${lx + 14}" y="${y0 - 9}">${escapeXml(series.label)}</text>`,
         );
       }
     });

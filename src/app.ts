@@ -1,15 +1,15 @@
 // Composes the modules into a Fastify instance that tests build without listening.
 import { createServer, type IncomingMessage, type RequestListener } from 'node:http';
 import type { Socket } from 'node:net';
-import Fastify, { LogController, type FastifyInstance, type FastifyReply, type FastifyServerOptions } from 'fastify';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
+import Fastify, { type FastifyInstance, type FastifyReply, type FastifyServerOptions, LogController } from 'fastify';
 import type { Config } from './config.ts';
-import { generateDataset, type Dataset } from './dataset.ts';
-import { createFastPath, hasRequestBody, type FastPath } from './fastpath.ts';
+import { type Dataset, generateDataset } from './dataset.ts';
+import { METHOD_NOT_ALLOWED_MESSAGE, NOT_FOUND_MESSAGE } from './errors.ts';
+import { createFastPath, type FastPath, hasRequestBody } from './fastpath.ts';
 import { Faults } from './faults.ts';
 import { FORMATTERS } from './format.ts';
-import { METHOD_NOT_ALLOWED_MESSAGE, NOT_FOUND_MESSAGE } from './errors.ts';
 import {
   clientErrorHandler,
   handleError,
@@ -23,7 +23,7 @@ import { Metrics } from './metrics.ts';
 import { opsRoutes, RELEASE } from './routes/ops.ts';
 import { ticketRoutes } from './routes/tickets.ts';
 import { errorSchema, ticketSchema } from './schemas.ts';
-import { splitTarget, Store, type StoreOptions } from './store.ts';
+import { Store, type StoreOptions, splitTarget } from './store.ts';
 
 /** Longer request targets get a 414; Node's header limit below leaves room for them. */
 export const MAX_URL_LENGTH = 16 * 1024;

@@ -4,10 +4,10 @@
 // other routes) goes through Fastify, which fills the same cache.
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
 import { isNotModified } from './conditional.ts';
-import { JSON_CONTENT_TYPE } from './serialize.ts';
-import type { Metrics } from './metrics.ts';
 import type { Lifecycle } from './lifecycle.ts';
-import { validatorHeaders, type Representation, type Store } from './store.ts';
+import type { Metrics } from './metrics.ts';
+import { JSON_CONTENT_TYPE } from './serialize.ts';
+import { type Representation, type Store, validatorHeaders } from './store.ts';
 
 /** Whether a request carries a body, announced by length or sent in chunks. */
 export function hasRequestBody(headers: IncomingHttpHeaders): boolean {

@@ -4,14 +4,14 @@
 import { STATUS_CODES } from 'node:http';
 import type { Socket } from 'node:net';
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
-import { JSON_CONTENT_TYPE } from './serialize.ts';
 import {
   errorBody,
-  HttpError,
+  type HttpError,
   INTERNAL_ERROR_MESSAGE,
   METHOD_NOT_ALLOWED_MESSAGE,
   NOT_FOUND_MESSAGE,
 } from './errors.ts';
+import { JSON_CONTENT_TYPE } from './serialize.ts';
 
 export function sendError(reply: FastifyReply, code: number, message: string): FastifyReply {
   return reply.code(code).header('content-type', JSON_CONTENT_TYPE).send(errorBody(code, message));

@@ -1,6 +1,6 @@
 // Prometheus metrics, labelled with the version so a dashboard shows the split
 // and each version's errors and latency side by side.
-import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 
 export const METRICS_CONTENT_TYPE = Registry.PROMETHEUS_CONTENT_TYPE;
 

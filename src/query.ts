@@ -1,8 +1,9 @@
 // Eve's query parameters, read from the raw query string with Eve's leniency:
 // paging never fails, the first of a repeated parameter counts, and an empty
 // value counts as absent.
-import { badRequest } from './errors.ts';
+
 import { FIELDS, type Field } from './dataset.ts';
+import { badRequest } from './errors.ts';
 import { parseWhere, pythonString, type Where } from './where.ts';
 
 export const DEFAULT_MAX_RESULTS = 25;

@@ -1,6 +1,6 @@
 // Eve's response bodies, written as JSON text from per-ticket fragments so that
 // a page costs string joins, not object building and stringifying.
-import { etagAt, idAt, ticketHead, type Dataset, type Field } from './dataset.ts';
+import { type Dataset, etagAt, type Field, idAt, ticketHead } from './dataset.ts';
 import { formatHttpDate } from './dates.ts';
 import { DEFAULT_MAX_RESULTS, type ListQuery } from './query.ts';
 
@@ -12,6 +12,7 @@ export const HOME_BODY = '{"_links":{"child":[{"href":"tickets","title":"tickets
 // Eve echoes parameter values raw; these are the characters a URL query may
 // not hold as they are (and `%` that starts no escape, `#` that would end the
 // query), so the href stays a valid URL that decodes to Eve's text.
+// biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are among those a query may not hold raw.
 const NOT_IN_QUERY = /[\s"{}<>|\\^`#\u{0}-\u{1f}\u{7f}-\u{10ffff}]|%(?![0-9A-Fa-f]{2})/gu;
 
 function escapeQueryValue(text: string): string {
@@ -74,8 +75,13 @@ export class Fragments {
   /** The ticket with `_links` holding only `self`, as in `_items`. */
   listed(index: number): string {
     const memo = this.#memo;
-    if (memo) return (memo[index] ??= this.#build(index));
-    return this.#build(index);
+    if (!memo) return this.#build(index);
+    let fragment = memo[index];
+    if (fragment === undefined) {
+      fragment = this.#build(index);
+      memo[index] = fragment;
+    }
+    return fragment;
   }
 
   /** The ticket's members up to and including `_etag`, without the closing brace. */

@@ -1,5 +1,5 @@
 // The process: read the configuration, listen, and stop without dropping requests.
-import { ConfigError, loadConfig } from './config.ts';
+import { type Config, ConfigError, loadConfig } from './config.ts';
 import { Lifecycle } from './lifecycle.ts';
 
 function die(message: string): never {
@@ -7,7 +7,7 @@ function die(message: string): never {
   process.exit(2);
 }
 
-let config;
+let config: Config;
 try {
   config = loadConfig(process.env);
 } catch (error) {

@@ -4,7 +4,7 @@
 // request on); filtered and sorted index lists are cached by their normalized
 // query, and sort orders are computed once.
 import { createHash } from 'node:crypto';
-import { columnOf, etagAt, findById, idAt, type Dataset } from './dataset.ts';
+import { columnOf, type Dataset, etagAt, findById } from './dataset.ts';
 import { Doorkeeper, LruCache } from './lru.ts';
 import { parseListQuery, type SortKey } from './query.ts';
 import { collectionBody, Fragments, itemBody, lastModified, prettify } from './serialize.ts';

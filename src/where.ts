@@ -1,8 +1,9 @@
 // The `where` parameter: Mongo-style JSON, or Eve's Python-style expressions,
 // turned into a predicate over ticket indexes.
-import { badRequest } from './errors.ts';
-import { columnOf, type Column, type Dataset } from './dataset.ts';
+
+import { type Column, columnOf, type Dataset } from './dataset.ts';
 import { parseHttpDate } from './dates.ts';
+import { badRequest } from './errors.ts';
 import { compareCodePoints } from './strings.ts';
 
 export const MAX_WHERE_LENGTH = 4096;

@@ -1,7 +1,7 @@
 // The Eve-compatible HTTP API of api.md, through the real HTTP surface, for both versions.
 import { createHash } from 'node:crypto';
 import t from 'tap';
-import { appFor, closeApps, get, page, VERSIONS, type Json } from './helpers/app.ts';
+import { appFor, closeApps, get, type Json, page, VERSIONS } from './helpers/app.ts';
 
 t.teardown(closeApps);
 

@@ -10,9 +10,9 @@
 import { randomUUID } from 'node:crypto';
 import http from 'node:http';
 import t from 'tap';
-import { carriesLeakMarker, fromInject, fromRaw, problems, STACK_FRAME, type Answer } from './helpers/answers.ts';
+import { type Answer, carriesLeakMarker, fromInject, fromRaw, problems, STACK_FRAME } from './helpers/answers.ts';
 import { appFor, closeApps } from './helpers/app.ts';
-import { rawExchange, request, ROOT, startServer } from './helpers/process.ts';
+import { ROOT, rawExchange, request, startServer } from './helpers/process.ts';
 
 const EVE_ALLOW = 'GET, HEAD, OPTIONS';
 const OPS_ALLOW = 'GET, HEAD';

@@ -14,7 +14,7 @@
 //   99.9% probability (at 95%, about one seed in ten failed some check).
 //   The wrong weights sit 25 points away, about 10 standard errors at n=400,
 //   where the 99.9% interval (about 3.3 standard errors) still rejects them.
-import { spawn, type ChildProcess } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -33,7 +33,7 @@ import { normalQuantile, percentile, wilson, zFor } from '../src/cli/stats.ts';
 import { Tally } from '../src/cli/tally.ts';
 import { loadConfig } from '../src/config.ts';
 import { titleCase, upperCase, VERSION_NAMES } from '../src/format.ts';
-import { startWeightedProxy, type Backend, type WeightedProxy } from './helpers/weighted-proxy.ts';
+import { type Backend, startWeightedProxy, type WeightedProxy } from './helpers/weighted-proxy.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const CLI = path.join(ROOT, 'dist/cli/ecadraft.js');
@@ -469,7 +469,7 @@ for (const name of ['v1', '90-10', '50-50', 'v2']) {
       `${proxy.url}/tickets`,
     ]);
     t.equal(fail.code, 1, `--expect ${bad} fails`);
-    t.match(fail.stdout, new RegExp(`expect .*: FAILED`));
+    t.match(fail.stdout, /expect .*: FAILED/);
     const lines = fail.stderr.trim().split('\n');
     t.ok(
       lines.length >= 1 &&
@@ -565,6 +565,7 @@ t.test('split --watch: a line per second, a summary on SIGINT', async (t) => {
   );
   t.equal(run.code, 0, `stops cleanly: ${run.stderr}`);
   t.equal(run.stderr, '');
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: ESC starts the ANSI sequences this looks for.
   t.notMatch(run.stdout, /\x1b\[/, 'no ANSI redraw when stdout is not a terminal');
   const ticks =
     run.stdout.match(/^\d\d:\d\d:\d\d {2}n=(\d+) {2}v1 \d+\.?\d*% {2}v2 \d+\.?\d*% {2}non-2xx 0 {2}errors 0$/gm) ?? [];

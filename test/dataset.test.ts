@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import t from 'tap';
-import { findById, generateDataset, idAt, STATUSES, ticketHead, etagAt } from '../src/dataset.ts';
+import { etagAt, findById, generateDataset, idAt, STATUSES, ticketHead } from '../src/dataset.ts';
 import { FORMATTERS } from '../src/format.ts';
 
 const v1 = generateDataset(500, 99, FORMATTERS.v1.format);

@@ -11,6 +11,7 @@ import t from 'tap';
 import { buildApp } from '../src/app.ts';
 import { loadConfig } from '../src/config.ts';
 import {
+  type Answer,
   carriesLeakMarker,
   fromInject,
   fromRaw,
@@ -18,7 +19,6 @@ import {
   METHOD_NOT_ALLOWED,
   NOT_FOUND,
   problems,
-  type Answer,
 } from './helpers/answers.ts';
 import { openRaw, rawExchange } from './helpers/process.ts';
 
@@ -337,7 +337,7 @@ const whereText = fc.oneof(
     '{"status":{"$regex":".*"}}',
     '{"$foo":1}',
     '{"status":{"$in":{"length":1e9}}}',
-    '{"status":{"$in":[' + '1,'.repeat(800) + '1]}}',
+    `{"status":{"$in":[${'1,'.repeat(800)}1]}}`,
   ),
   fc.string({ maxLength: 40, unit: 'binary' }),
 );

@@ -8,28 +8,28 @@ import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from '
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { HTTPRoute } from '@kubernetes-models/gateway-api/gateway.networking.k8s.io/v1/HTTPRoute';
+import { VirtualService } from '@kubernetes-models/istio/networking.istio.io/v1/VirtualService';
+import type { FastifyInstance } from 'fastify';
+import { PodDisruptionBudget } from 'kubernetes-models/policy/v1/PodDisruptionBudget';
+import { Service } from 'kubernetes-models/v1/Service';
 import t from 'tap';
 import { parseAllDocuments } from 'yaml';
-import type { FastifyInstance } from 'fastify';
-import { Service } from 'kubernetes-models/v1/Service';
-import { PodDisruptionBudget } from 'kubernetes-models/policy/v1/PodDisruptionBudget';
-import { VirtualService } from '@kubernetes-models/istio/networking.istio.io/v1/VirtualService';
-import { HTTPRoute } from '@kubernetes-models/gateway-api/gateway.networking.k8s.io/v1/HTTPRoute';
 import { buildApp } from '../src/app.ts';
 import { loadConfig } from '../src/config.ts';
 import {
+  type AppFacts,
   checkFileObjects,
   checkKustomization,
   checkManifests,
+  type ExpectedObject,
   formatProblem,
   listManifestFiles,
   loadManifests,
-  routeWeights,
-  validateSchema,
-  type AppFacts,
-  type ExpectedObject,
   type Manifest,
   type Problem,
+  routeWeights,
+  validateSchema,
 } from './helpers/manifests.ts';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
@@ -272,7 +272,7 @@ const docsOf = (text: string): Array<Record<string, unknown>> =>
     .map((d) => d.toJS() as Record<string, unknown>)
     .filter((d) => d !== null);
 const identity = (d: Record<string, unknown>): string =>
-  `${String(d['kind'])}/${String((d['metadata'] as { name?: string } | undefined)?.name)}`;
+  `${String(d.kind)}/${String((d.metadata as { name?: string } | undefined)?.name)}`;
 const byIdentity = (docs: Array<Record<string, unknown>>) =>
   [...docs].sort((a, b) => identity(a).localeCompare(identity(b)));
 
@@ -297,7 +297,7 @@ t.test(
     );
     const pushed = kustomize(dir);
     t.equal(pushed.status, 0, pushed.stderr);
-    const deployment = docsOf(pushed.stdout).find((d) => d['kind'] === 'Deployment') as
+    const deployment = docsOf(pushed.stdout).find((d) => d.kind === 'Deployment') as
       | { spec: { template: { spec: { containers: Array<{ image: string }> } } } }
       | undefined;
     t.equal(

@@ -39,7 +39,10 @@ t.test('stays consistent through many hits and evictions', async (t) => {
   const cache = new LruCache<number>(50 * (8 + 2 * 4 + 160), () => 8);
   const model: string[] = [];
   let seed = 7;
-  const random = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
+  const random = () => {
+    seed = (seed * 1103515245 + 12345) % 2 ** 31;
+    return seed / 2 ** 31;
+  };
   for (let i = 0; i < 5000; i++) {
     const key = `k${String(Math.floor(random() * 120)).padStart(3, '0')}`;
     const at = model.indexOf(key);

@@ -3,8 +3,8 @@ import t from 'tap';
 import { generateDataset } from '../src/dataset.ts';
 import { FORMATTERS } from '../src/format.ts';
 import { parseListQuery, parseMaxResults, parsePage, parseSort } from '../src/query.ts';
-import { compileWhere, parseWhere } from '../src/where.ts';
 import { compareCodePoints } from '../src/strings.ts';
+import { compileWhere, parseWhere } from '../src/where.ts';
 
 t.test('numbers as Python reads them', async (t) => {
   t.equal(parseMaxResults('1_0'), 10);

@@ -7,12 +7,12 @@ import t, { type Test } from 'tap';
 import {
   connectionRefused,
   openRaw,
-  request,
   ROOT,
+  type RunningServer,
+  request,
   runToExit,
   sleep,
   startServer,
-  type RunningServer,
 } from './helpers/process.ts';
 
 // The one way to make the real process fail inside a request: see the fixture.
@@ -234,7 +234,7 @@ t.test('bad configuration stops the process with one line', async (t) => {
       accepted: [/SHUTDOWN_DELAY_MS/, /greater|more|larger|exceed|>/i],
     },
   ];
-  const escape = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  const escapeRegExp = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
   // Three at a time: quick, without starving a 2-core machine.
   const results = new Map<number, Awaited<ReturnType<typeof runToExit>>>();
   for (let i = 0; i < cases.length; i += 3) {
@@ -256,7 +256,7 @@ t.test('bad configuration stops the process with one line', async (t) => {
       t.equal(lines[1], '', 'ending with a newline');
       const line = lines[0] ?? '';
       t.match(line, new RegExp(`\\b${c.name}\\b`), 'names the variable');
-      t.match(line, new RegExp(`(?:^|[\\s="'\`(])${escape(c.value)}(?:$|[\\s"'\`):,;.])`), 'names the bad value');
+      t.match(line, new RegExp(`(?:^|[\\s="'\`(])${escapeRegExp(c.value)}(?:$|[\\s"'\`):,;.])`), 'names the bad value');
       for (const accepted of c.accepted) t.match(line, accepted, `says what is accepted (${String(accepted)})`);
       t.notMatch(line, STACK_FRAME, 'no stack trace');
       t.notMatch(output, /\n\s+at /, 'no stack trace lines');

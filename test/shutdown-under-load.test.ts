@@ -4,8 +4,8 @@
 // while clients keep sending, and a rolling restart behind a mesh-like proxy
 // must cost no request at all.
 import t from 'tap';
-import { startLoad, tally, type Outcome } from './helpers/keepalive-load.ts';
-import { connectionRefused, openRaw, request, sleep, startServer, type RunningServer } from './helpers/process.ts';
+import { type Outcome, startLoad, tally } from './helpers/keepalive-load.ts';
+import { connectionRefused, openRaw, type RunningServer, request, sleep, startServer } from './helpers/process.ts';
 import { startReadinessProxy } from './helpers/readiness-proxy.ts';
 
 const LOAD_PATH = '/tickets?max_results=5';

@@ -9,7 +9,7 @@ import t from 'tap';
 import { buildApp, SERVER_TIMEOUTS } from '../src/app.ts';
 import { loadConfig } from '../src/config.ts';
 import { eveErrorProblem } from './helpers/answers.ts';
-import { openRaw, request, sleep, startServer, type RawConnection } from './helpers/process.ts';
+import { openRaw, type RawConnection, request, sleep, startServer } from './helpers/process.ts';
 
 const { keepAliveTimeout, headersTimeout, connectionsCheckingInterval } = SERVER_TIMEOUTS;
 const GET = (path: string) => `GET ${path} HTTP/1.1\r\nHost: x\r\n\r\n`;

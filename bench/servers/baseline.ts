@@ -6,7 +6,7 @@
 // pages, and a per-request log line would only slow the baseline down.
 import { createHash } from 'node:crypto';
 import Fastify from 'fastify';
-import { buildItem, buildPage, itemSchema, pageSchema, rowOf, type PageQuery } from '../baseline-page.ts';
+import { buildItem, buildPage, itemSchema, type PageQuery, pageSchema, rowOf } from '../baseline-page.ts';
 import { allTickets } from '../client.ts';
 import { announce, listenOptions, sourceUrl } from './reference.ts';
 

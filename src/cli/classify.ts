@@ -28,9 +28,9 @@ export function headerValue(headers: Headers, name: string): string | undefined 
 export function customersOf(body: unknown): string[] {
   if (typeof body !== 'object' || body === null) return [];
   const record = body as Record<string, unknown>;
-  const items = Array.isArray(record['_items']) ? (record['_items'] as unknown[]) : [record];
+  const items = Array.isArray(record._items) ? (record._items as unknown[]) : [record];
   return items.flatMap((item) => {
-    const customer = (item as Record<string, unknown> | null)?.['customer'];
+    const customer = (item as Record<string, unknown> | null)?.customer;
     return typeof customer === 'string' ? [customer] : [];
   });
 }

@@ -2,11 +2,11 @@
 // The `ecadraft` command: measure a canary split (`split`) or load-test a
 // rollout (`load`). Arguments are parsed and validated here; each command
 // lives in its own module.
-import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { type ParseArgsConfig, parseArgs } from 'node:util';
 import { CliError, EXIT } from './errors.ts';
 import { parseExpect } from './expect.ts';
 import { parseTarget } from './request.ts';
-import { split, type SplitOptions } from './split.ts';
+import { type SplitOptions, split } from './split.ts';
 import { DEFAULT_WATCH_RATE, watch } from './watch.ts';
 
 const USAGE = `Usage: ecadraft <command> [options] <url>
@@ -201,7 +201,7 @@ try {
     // A bug of ours: still one line, with the stack only on request.
     const message = error instanceof Error ? error.message : String(error);
     process.stderr.write(
-      `ecadraft: unexpected error: ${message.split('\n')[0]}${process.env['ECADRAFT_DEBUG'] ? `\n${(error as Error).stack}` : ' (ECADRAFT_DEBUG=1 shows the stack)'}\n`,
+      `ecadraft: unexpected error: ${message.split('\n')[0]}${process.env.ECADRAFT_DEBUG ? `\n${(error as Error).stack}` : ' (ECADRAFT_DEBUG=1 shows the stack)'}\n`,
     );
     process.exitCode = EXIT.error;
   }

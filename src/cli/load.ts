@@ -7,7 +7,7 @@ import { classify } from './classify.ts';
 import { CliError, EXIT, onStopSignal } from './errors.ts';
 import { GLYPHS, percent, renderSummary, stackedBar, table } from './render.ts';
 import { Client, describeFailure, failureOf, timeoutFailure } from './request.ts';
-import { Tally, type Summary } from './tally.ts';
+import { type Summary, Tally } from './tally.ts';
 
 export interface LoadOptions {
   url: URL;
@@ -138,14 +138,14 @@ export async function load(options: LoadOptions): Promise<number> {
   }
   const versions = summary.versions.map((row) => row.version);
   process.stdout.write(
-    [
+    `${[
       `load on ${url.href}: ${durationSeconds} s, ${connections} connections${rate === undefined ? '' : `, ${rate} req/s`}`,
       autocannon.printResult(result, { outputStream: process.stdout }).trimEnd(),
       '',
       ...renderSummary(summary),
       '',
       ...renderTimeline(rows, versions),
-    ].join('\n') + '\n',
+    ].join('\n')}\n`,
   );
   return EXIT.ok;
 }

@@ -23,7 +23,11 @@ export type Align = 'left' | 'right';
 /** Columns padded to their widest cell; the first row is the header. */
 export function table(rows: readonly (readonly string[])[], align: readonly Align[]): string[] {
   const widths: number[] = [];
-  for (const row of rows) row.forEach((cell, i) => (widths[i] = Math.max(widths[i] ?? 0, [...cell].length)));
+  for (const row of rows) {
+    row.forEach((cell, i) => {
+      widths[i] = Math.max(widths[i] ?? 0, [...cell].length);
+    });
+  }
   return rows.map((row) =>
     row
       .map((cell, i) => {

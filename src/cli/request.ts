@@ -4,7 +4,7 @@
 import http from 'node:http';
 import https from 'node:https';
 import { performance } from 'node:perf_hooks';
-import { classify, VERSION_HEADER, type Classification } from './classify.ts';
+import { type Classification, classify, VERSION_HEADER } from './classify.ts';
 import { CliError } from './errors.ts';
 
 export interface Answer {

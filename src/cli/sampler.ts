@@ -1,10 +1,11 @@
 // Sends requests with bounded concurrency and an optional pace, handing each
 // outcome to the caller. Shared by `split` (a fixed count) and `split --watch`
 // (until stopped).
-import { setTimeout as sleep } from 'node:timers/promises';
+
 import { performance } from 'node:perf_hooks';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { CliError } from './errors.ts';
-import { describeFailure, type Client, type Failure, type Outcome } from './request.ts';
+import { type Client, describeFailure, type Failure, type Outcome } from './request.ts';
 
 export interface SampleOptions {
   client: Client;

@@ -1,10 +1,11 @@
 // `ecadraft split <url>`: measure which version answers, and how sure we are.
-import { checkExpect, describeCheck, type Check, type Expectation } from './expect.ts';
+
 import { EXIT } from './errors.ts';
+import { type Check, checkExpect, describeCheck, type Expectation } from './expect.ts';
 import { renderSummary } from './render.ts';
 import { Client } from './request.ts';
 import { sample } from './sampler.ts';
-import { Tally, type Summary } from './tally.ts';
+import { type Summary, Tally } from './tally.ts';
 
 export interface SplitOptions {
   url: URL;

@@ -63,7 +63,10 @@ export class Tally {
 
   addAnswer(version: string, status: number, by: keyof Summary['classifiedBy'], ms?: number): void {
     let bucket = this.#versions.get(version);
-    if (!bucket) this.#versions.set(version, (bucket = { count: 0, non2xx: 0, latencies: [] }));
+    if (!bucket) {
+      bucket = { count: 0, non2xx: 0, latencies: [] };
+      this.#versions.set(version, bucket);
+    }
     bucket.count++;
     if (status < 200 || status > 299) bucket.non2xx++;
     if (ms !== undefined) bucket.latencies.push(ms);

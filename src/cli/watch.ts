@@ -7,7 +7,7 @@ import { bar, interval, percent, table } from './render.ts';
 import { Client, type Outcome } from './request.ts';
 import { sample } from './sampler.ts';
 import { report, type SplitOptions } from './split.ts';
-import { Tally, type Summary } from './tally.ts';
+import { type Summary, Tally } from './tally.ts';
 
 /** Fast enough for a tight interval over a 10 s window, light enough to leave running against a shared mesh. */
 export const DEFAULT_WATCH_RATE = 50;

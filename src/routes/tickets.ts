@@ -5,17 +5,17 @@ import { isNotModified } from '../conditional.ts';
 import { INTERNAL_ERROR_MESSAGE } from '../errors.ts';
 import type { Faults } from '../faults.ts';
 import { notFound, sendError } from '../http-errors.ts';
+import { collectionSchema, errorResponses, listQuerySchema } from '../schemas.ts';
 import { HOME_BODY, JSON_CONTENT_TYPE } from '../serialize.ts';
 import {
   COLLECTION_PATH,
   ID_PATTERN,
   ITEM_PATH,
-  splitTarget,
-  validatorHeaders,
   type Representation,
   type Store,
+  splitTarget,
+  validatorHeaders,
 } from '../store.ts';
-import { collectionSchema, errorResponses, listQuerySchema } from '../schemas.ts';
 
 export const EVE_ALLOW = 'GET, HEAD, OPTIONS';
 

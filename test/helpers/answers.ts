@@ -3,7 +3,7 @@
 // 5xx, names its version, and leaks nothing internal; an error is Eve's error
 // body with api.md's wording.
 import type { LightMyRequestResponse } from 'fastify';
-import { ROOT, type RawResponse } from './process.ts';
+import { type RawResponse, ROOT } from './process.ts';
 
 // api.md's words, copied rather than imported: the test holds the contract, not the code.
 export const NOT_FOUND =

@@ -21,6 +21,8 @@ export async function closeApps(): Promise<void> {
   apps.clear();
 }
 
+// Tests read bodies as loosely as a client does: a wrong shape fails an assertion, not the type check.
+// biome-ignore lint/suspicious/noExplicitAny: see above.
 export type Json = any;
 
 export async function get(

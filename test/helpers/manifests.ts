@@ -4,36 +4,36 @@
 // failing test reads like a review comment.
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { parseAllDocuments } from 'yaml';
-import { Service, type IService } from 'kubernetes-models/v1/Service';
-import { Deployment, type IDeployment } from 'kubernetes-models/apps/v1/Deployment';
-import { PodDisruptionBudget, type IPodDisruptionBudget } from 'kubernetes-models/policy/v1/PodDisruptionBudget';
 import {
-  HorizontalPodAutoscaler,
-  type IHorizontalPodAutoscaler,
-} from 'kubernetes-models/autoscaling/v2/HorizontalPodAutoscaler';
-import {
-  Gateway as IstioGateway,
-  type IGateway as IIstioGateway,
-} from '@kubernetes-models/istio/networking.istio.io/v1/Gateway';
+  type IGateway as IK8sGateway,
+  Gateway as K8sGateway,
+} from '@kubernetes-models/gateway-api/gateway.networking.k8s.io/v1/Gateway';
+import { HTTPRoute, type IHTTPRoute } from '@kubernetes-models/gateway-api/gateway.networking.k8s.io/v1/HTTPRoute';
 import {
   DestinationRule,
   type IDestinationRule,
 } from '@kubernetes-models/istio/networking.istio.io/v1/DestinationRule';
-import { VirtualService, type IVirtualService } from '@kubernetes-models/istio/networking.istio.io/v1/VirtualService';
 import {
-  PeerAuthentication,
-  type IPeerAuthentication,
-} from '@kubernetes-models/istio/security.istio.io/v1/PeerAuthentication';
+  type IGateway as IIstioGateway,
+  Gateway as IstioGateway,
+} from '@kubernetes-models/istio/networking.istio.io/v1/Gateway';
+import { type IVirtualService, VirtualService } from '@kubernetes-models/istio/networking.istio.io/v1/VirtualService';
 import {
   AuthorizationPolicy,
   type IAuthorizationPolicy,
 } from '@kubernetes-models/istio/security.istio.io/v1/AuthorizationPolicy';
 import {
-  Gateway as K8sGateway,
-  type IGateway as IK8sGateway,
-} from '@kubernetes-models/gateway-api/gateway.networking.k8s.io/v1/Gateway';
-import { HTTPRoute, type IHTTPRoute } from '@kubernetes-models/gateway-api/gateway.networking.k8s.io/v1/HTTPRoute';
+  type IPeerAuthentication,
+  PeerAuthentication,
+} from '@kubernetes-models/istio/security.istio.io/v1/PeerAuthentication';
+import { Deployment, type IDeployment } from 'kubernetes-models/apps/v1/Deployment';
+import {
+  HorizontalPodAutoscaler,
+  type IHorizontalPodAutoscaler,
+} from 'kubernetes-models/autoscaling/v2/HorizontalPodAutoscaler';
+import { type IPodDisruptionBudget, PodDisruptionBudget } from 'kubernetes-models/policy/v1/PodDisruptionBudget';
+import { type IService, Service } from 'kubernetes-models/v1/Service';
+import { parseAllDocuments } from 'yaml';
 
 // ---------------------------------------------------------------------------
 // Types
@@ -123,10 +123,10 @@ export function loadManifests(files: readonly string[], root: string): LoadResul
         continue;
       }
       const b = body as Record<string, unknown>;
-      const meta = b['metadata'] as Record<string, unknown> | undefined;
-      const apiVersion = typeof b['apiVersion'] === 'string' ? b['apiVersion'] : '';
-      const kind = typeof b['kind'] === 'string' ? b['kind'] : '';
-      const name = typeof meta?.['name'] === 'string' ? meta['name'] : '';
+      const meta = b.metadata as Record<string, unknown> | undefined;
+      const apiVersion = typeof b.apiVersion === 'string' ? b.apiVersion : '';
+      const kind = typeof b.kind === 'string' ? b.kind : '';
+      const name = typeof meta?.name === 'string' ? meta.name : '';
       const missing = [!apiVersion && 'apiVersion', !kind && 'kind', !name && 'metadata.name'].filter(Boolean);
       if (missing.length > 0) {
         problems.push({
@@ -271,7 +271,9 @@ function unknownFields(value: unknown, pointer: string, accesses: Map<string, Ac
   const access = accesses.get(pointer);
   if (!access) return;
   if (Array.isArray(value)) {
-    value.forEach((item, i) => unknownFields(item, `${pointer}/${i}`, accesses, out));
+    value.forEach((item, i) => {
+      unknownFields(item, `${pointer}/${i}`, accesses, out);
+    });
     return;
   }
   const declared = !access.enumerated && access.read.size > 0;
@@ -295,11 +297,11 @@ interface AjvError {
 
 function describeAjvError(e: AjvError): string {
   let message = e.message ?? 'is invalid';
-  if (e.keyword === 'enum' && Array.isArray(e.params?.['allowedValues'])) {
-    message += `: ${(e.params['allowedValues'] as unknown[]).map((v) => JSON.stringify(v)).join(', ')}`;
+  if (e.keyword === 'enum' && Array.isArray(e.params?.allowedValues)) {
+    message += `: ${(e.params.allowedValues as unknown[]).map((v) => JSON.stringify(v)).join(', ')}`;
   }
-  if (e.keyword === 'additionalProperties' && typeof e.params?.['additionalProperty'] === 'string') {
-    message += `: ${e.params['additionalProperty']}`;
+  if (e.keyword === 'additionalProperties' && typeof e.params?.additionalProperty === 'string') {
+    message += `: ${e.params.additionalProperty}`;
   }
   return `${pointerToPath(e.instancePath ?? '')} ${message}`;
 }
@@ -446,7 +448,7 @@ export async function checkManifests(all: readonly Manifest[], app: AppFacts): P
 
   // -- Everything lands in the namespace the user applies to.
   for (const m of manifests) {
-    const ns = (m.body['metadata'] as { namespace?: unknown }).namespace;
+    const ns = (m.body.metadata as { namespace?: unknown }).namespace;
     if (ns !== undefined)
       report(
         m,
@@ -613,7 +615,9 @@ export async function checkManifests(all: readonly Manifest[], app: AppFacts): P
     (vs.spec?.http ?? []).forEach((rule, i) => {
       const where = `spec.http[${i}]`;
       const routes = rule.route ?? [];
-      routes.forEach((r, j) => checkDestination(`${where}.route[${j}].destination`, r.destination));
+      routes.forEach((r, j) => {
+        checkDestination(`${where}.route[${j}].destination`, r.destination);
+      });
       if (rule.mirror) checkDestination(`${where}.mirror`, rule.mirror);
       checkWeights(
         routes.map((r) => r.weight),
@@ -653,7 +657,9 @@ export async function checkManifests(all: readonly Manifest[], app: AppFacts): P
     (route.spec.rules ?? []).forEach((rule, i) => {
       const where = `spec.rules[${i}]`;
       const backends = rule.backendRefs ?? [];
-      backends.forEach((b, j) => checkBackend(`${where}.backendRefs[${j}]`, b));
+      backends.forEach((b, j) => {
+        checkBackend(`${where}.backendRefs[${j}]`, b);
+      });
       (rule.filters ?? []).forEach((f, j) => {
         if (f.requestMirror)
           checkBackend(`${where}.filters[${j}].requestMirror.backendRef`, f.requestMirror.backendRef);
@@ -798,9 +804,8 @@ function checkWeights(
 /** terminationDrainDuration from a `proxy.istio.io/config` annotation, in seconds. */
 function sidecarDrainSeconds(proxyConfig: string | undefined): number | undefined {
   if (proxyConfig === undefined) return undefined;
-  const value: unknown = (parseAllDocuments(proxyConfig)[0]?.toJS() as Record<string, unknown> | null | undefined)?.[
-    'terminationDrainDuration'
-  ];
+  const value: unknown = (parseAllDocuments(proxyConfig)[0]?.toJS() as Record<string, unknown> | null | undefined)
+    ?.terminationDrainDuration;
   const match = typeof value === 'string' ? /^(\d+(?:\.\d+)?)(ms|s|m|h)$/.exec(value) : null;
   if (!match) return undefined;
   const scale = { ms: 0.001, s: 1, m: 60, h: 3600 }[match[2] as 'ms' | 's' | 'm' | 'h'];
@@ -828,7 +833,7 @@ async function checkDeployment(
   const selector = spec.selector as LabelSelector;
   if (!selects(selector, w.labels))
     report(`selector ${showSelector(selector)} does not match its pod labels ${showLabels(w.labels)}`);
-  const version = w.labels['version'];
+  const version = w.labels.version;
   if (version === undefined)
     report('pod template has no version label, so no DestinationRule subset can pick these pods');
   if (!Object.hasOwn(selector.matchLabels ?? {}, 'version'))
@@ -874,10 +879,10 @@ async function checkDeployment(
       );
 
     // The version this container serves.
-    if (env['VERSION'] === undefined)
+    if (env.VERSION === undefined)
       say('env VERSION is not set, so the app would serve its default version whatever the version label says');
-    else if (env['VERSION'] !== version)
-      say(`env VERSION=${env['VERSION']} does not match the pod's version label ${version ?? '(none)'}`);
+    else if (env.VERSION !== version)
+      say(`env VERSION=${env.VERSION} does not match the pod's version label ${version ?? '(none)'}`);
 
     // What the app makes of this env: whether it starts, its port, its shutdown.
     let config: ReturnType<AppFacts['config']> | undefined;
@@ -1076,11 +1081,11 @@ export function checkKustomization(file: string, root: string, packageVersion: s
     if (typeof r !== 'string' || !existsSync(path.resolve(dir, r))) say(`resource ${String(r)} does not exist`);
   }
   const images = Array.isArray(k.images) ? (k.images as Array<Record<string, unknown>>) : [];
-  const ecadraft = images.filter((i) => i['name'] === 'ecadraft');
+  const ecadraft = images.filter((i) => i.name === 'ecadraft');
   if (ecadraft.length === 0) say('has no images: entry for ecadraft, so the image cannot be pointed at a registry');
   for (const i of ecadraft) {
-    if (i['newTag'] !== undefined && String(i['newTag']) !== packageVersion) {
-      say(`images: ecadraft newTag ${String(i['newTag'])} is not package.json's version ${packageVersion}`);
+    if (i.newTag !== undefined && String(i.newTag) !== packageVersion) {
+      say(`images: ecadraft newTag ${String(i.newTag)} is not package.json's version ${packageVersion}`);
     }
   }
   return problems;

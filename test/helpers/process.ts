@@ -3,7 +3,7 @@
 // raw-socket clients the process tests need. Every wait here is bounded, and
 // every child is killed in the test's teardown, so a hung server fails a test
 // instead of hanging the suite.
-import { spawn, type ChildProcess } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
