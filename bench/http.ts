@@ -3,8 +3,9 @@
 // between servers so that noise from the (shared, busy) machine spreads over
 // all three instead of landing on whichever ran during a bad second.
 
+import { request } from '../tools/http-client.ts';
 import { type Child, startEcadraft, startReference } from './children.ts';
-import { allTickets, get } from './client.ts';
+import { allTickets } from './client.ts';
 import { type CellResult, failed, type LoadSettings, runLoad } from './load.ts';
 import { SCENARIOS, type ScenarioId, type TargetInfo } from './scenarios.ts';
 import { median, ratio } from './stats.ts';
@@ -74,16 +75,20 @@ export async function runHttp(plan: HttpPlan, log: (line: string) => void): Prom
     const children: Record<ServerName, Child> = { ecadraft, ceiling, baseline };
 
     const first = Object.fromEntries(
-      await Promise.all(SERVERS.map(async (name) => [name, await get(`${children[name].url}/tickets`)] as const)),
+      await Promise.all(
+        SERVERS.map(
+          async (name) => [name, await request(`${children[name].url}/tickets`, { timeoutMs: 30_000 })] as const,
+        ),
+      ),
     );
     const targets = Object.fromEntries(
       SERVERS.map((name) => [name, { etag: String(first[name]!.headers.etag), ids } satisfies TargetInfo]),
     );
     const checks = {
       ceilingSameBytesAndHeaders:
-        first.ceiling!.body.equals(first.ecadraft!.body) &&
+        first.ceiling!.bytes.equals(first.ecadraft!.bytes) &&
         withoutDate(first.ceiling!.rawHeaders).join('\n') === withoutDate(first.ecadraft!.rawHeaders).join('\n'),
-      baselineSameBodyForA: first.baseline!.body.equals(first.ecadraft!.body),
+      baselineSameBodyForA: first.baseline!.bytes.equals(first.ecadraft!.bytes),
     };
     log(
       `servers ready: ${SERVERS.map((n) => `${n} ${Math.round(children[n].readyMs)} ms`).join(', ')}; ` +

@@ -1,5 +1,6 @@
 // `npm run bench [-- --quick] [-- --only=http,serialize,scale]`: every
-// benchmark of issue 3 in one run, on loopback, bounded in time. Exits non-zero
+// benchmark (the serializer, HTTP side by side with the ceiling and the
+// baseline, scale by ticket count) in one run, on loopback, bounded in time. Exits non-zero
 // only when a scenario errors (connection errors, unexpected statuses) or a
 // server fails to start; speed is reported against the targets, never judged,
 // since CI machines are too noisy for that.
@@ -37,7 +38,8 @@ interface Plan {
 const load = { connections: 10, pipelining: 1 };
 
 // Sized to finish in about 3.5 minutes (default) and 30 s (quick) on two busy
-// cores, with room under the issue's 5 minutes and 1 minute.
+// cores, with room under 5 minutes and 1 minute: a full run fits a coffee
+// break, and the quick one a CI smoke test.
 const PLANS: Record<'default' | 'quick', Plan> = {
   default: {
     serialize: { rounds: 7, msPerRun: 150, tickets: 100 },

@@ -1,4 +1,4 @@
-// `npm run soak`: issue 7's endurance run. The real server (node dist/server.js)
+// `npm run soak`: the endurance run. The real server (node dist/server.js)
 // on 127.0.0.1 under 60 s of autocannon load with a mix of cached pages,
 // uncacheable queries (so the response caches fill and evict), single tickets,
 // errors and operational routes, sampled every second: RSS from
@@ -13,8 +13,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { milliseconds } from '../src/cli/render.ts';
+import { request } from '../tools/http-client.ts';
 import { assertFreshBuild, type Child, cleanUpOnExit, ROOT, rssOf, StartError, startEcadraft } from './children.ts';
-import { allTickets, get } from './client.ts';
+import { allTickets } from './client.ts';
 import { type CellResult, runLoad } from './load.ts';
 import { mb, renderText, type Table } from './report.ts';
 import { uncacheableQuery } from './scenarios.ts';
@@ -84,9 +85,9 @@ function startSampling(child: Child, log: (line: string) => void): Sampler {
   let previous: { requests: number; at: number } | undefined;
   let stopped = false;
   const sampleOnce = async (second: number) => {
-    const response = await get(`${child.url}/metrics`, { timeoutMs: 900 }).catch(() => undefined);
+    const response = await request(`${child.url}/metrics`, { timeoutMs: 900 }).catch(() => undefined);
     const at = performance.now();
-    const metrics = response?.status === 200 ? parseMetrics(response.body.toString()) : new Map<string, number>();
+    const metrics = response?.status === 200 ? parseMetrics(response.body) : new Map<string, number>();
     const requests = metrics.get('ecadraft_http_requests_total');
     const p99 = metrics.get('nodejs_eventloop_lag_p99_seconds');
     const sample: SoakSample = {

@@ -1,4 +1,4 @@
-// The targets, checked against a run's ratios. Informational only:
+// The performance targets (docs/performance.md), checked against a run's ratios. Informational only:
 // these machines are too noisy for speed to fail anything.
 import type { HttpResults, HttpRow } from './http.ts';
 import type { ScaleResults } from './scale.ts';

@@ -1,6 +1,7 @@
-// The Eve-compatible HTTP API of api.md, through the real HTTP surface, for both versions.
+// The Eve-compatible HTTP API (docs/api.md), through the real HTTP surface, for both versions.
 import { createHash } from 'node:crypto';
 import t from 'tap';
+import { NOT_FOUND } from './helpers/answers.ts';
 import { appFor, closeApps, get, type Json, page, VERSIONS } from './helpers/app.ts';
 
 t.teardown(closeApps);
@@ -9,8 +10,6 @@ const ITEM_KEYS = ['customer', 'status', 'product', '_id', '_updated', '_created
 const RFC1123 =
   /^(Mon|Tue|Wed|Thu|Fri|Sat|Sun), \d{2} (Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) \d{4} \d{2}:\d{2}:\d{2} GMT$/;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
-const NOT_FOUND =
-  'The requested URL was not found on the server. If you entered the URL manually please check your spelling and try again.';
 const q = encodeURIComponent;
 
 for (const version of VERSIONS) {

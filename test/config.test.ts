@@ -1,7 +1,7 @@
 import t from 'tap';
 import { ConfigError, DEFAULT_SEED, loadConfig } from '../src/config.ts';
 
-t.test('defaults of service.md', async (t) => {
+t.test('the defaults of the configuration table', async (t) => {
   t.same(loadConfig({}), {
     version: 'v1',
     port: 8080,

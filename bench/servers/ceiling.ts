@@ -3,12 +3,12 @@
 // answer that page for less on this machine, so the real server's req/s over
 // this one's says how much of Node's raw limit it keeps.
 import { createServer } from 'node:http';
-import { get } from '../client.ts';
+import { request } from '../../tools/http-client.ts';
 import { announce, listenOptions, sourceUrl } from './reference.ts';
 
-const source = await get(`${sourceUrl()}/tickets`);
+const source = await request(`${sourceUrl()}/tickets`, { timeoutMs: 30_000 });
 if (source.status !== 200) throw new Error(`GET /tickets from the real server answered ${source.status}`);
-const body = source.body;
+const body = source.bytes;
 
 // Node writes these itself on every response, with the same values once the keep-alive timeout matches.
 const NODE_WRITES = new Set(['date', 'connection', 'keep-alive', 'transfer-encoding']);

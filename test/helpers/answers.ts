@@ -1,17 +1,27 @@
 // What every answer of the service must satisfy, whatever was asked: the
-// checker behind hostile.test.ts and campaign.test.ts. An answer is never a
-// 5xx, names its version, and leaks nothing internal; an error is Eve's error
-// body with api.md's wording.
+// checker behind the hostile-input tests. An answer is never a 5xx, names its
+// version, and leaks nothing internal; an error is Eve's error body, in Eve's
+// own words for 404 and 405.
 import type { LightMyRequestResponse } from 'fastify';
 import { type RawResponse, ROOT } from './process.ts';
 
-// api.md's words, copied rather than imported: the test holds the contract, not the code.
+// Eve's words, copied rather than imported: the test holds the contract, not the code.
 export const NOT_FOUND =
   'The requested URL was not found on the server. If you entered the URL manually please check your spelling and try again.';
 export const METHOD_NOT_ALLOWED = 'The method is not allowed for the requested URL.';
+/** The Allow header of the Eve routes (/, /tickets, /tickets/{id}) and of the operational ones. */
+export const EVE_ALLOW = 'GET, HEAD, OPTIONS';
+export const OPS_ALLOW = 'GET, HEAD';
+/** The longest request target the service reads; longer is a 414. */
+export const URL_LIMIT = 16 * 1024;
 
 /** A stack frame as V8 prints it, raw or JSON-escaped. */
 export const STACK_FRAME = /(?:^|\n|\\n)\s*at\s|\((?:file|node):|:\d+:\d+\)/;
+/** A location on the machine: an absolute path with two segments, a Windows path, a source file. */
+export const FILE_PATH = /(?:file:\/\/|node_modules|(?:^|[\s"'(=])\/(?:[\w.-]+\/)+[\w.-]+|[A-Za-z]:\\|\.[cm]?[jt]s\b)/;
+/** What an internal failure would say: error class names, Node's error codes, the framework's. */
+export const INTERNAL =
+  /\b[A-Z][A-Za-z]*Error\b|Cannot read|is not a function|call stack|\bE(?:CONNRESET|NOENT|ACCES|PERM|PIPE|MFILE|ADDRINUSE)\b|\bERR_[A-Z_]+|\bFST_|\bHPE_|find-my-way|[Ff]astify|llhttp/;
 export const LEAKS: [string, RegExp][] = [
   ['a stack frame', STACK_FRAME],
   ['a file path', /\/work\/|node_modules|src\/|file:\/\//],
@@ -106,4 +116,30 @@ export function fromInject(response: LightMyRequestResponse): Answer {
 
 export function fromRaw(response: RawResponse): Answer {
   return response;
+}
+
+/**
+ * The own properties of the built-in prototypes now; the returned check says
+ * whether any changed since (a query that polluted a prototype in this
+ * process), and whether a fresh object inherits anything enumerable.
+ */
+export function prototypeGuard(): () => string[] {
+  const snapshot = () =>
+    [Object.prototype, Array.prototype, Function.prototype, String.prototype, Number.prototype].map((proto) =>
+      Object.getOwnPropertyNames(proto).sort().join(','),
+    );
+  const before = snapshot();
+  return () => {
+    const found: string[] = [];
+    const after = snapshot();
+    for (const [i, name] of ['Object', 'Array', 'Function', 'String', 'Number'].entries()) {
+      if (after[i] !== before[i]) found.push(`${name}.prototype changed: ${after[i]}`);
+    }
+    const probe: Record<string, unknown> = {};
+    if (probe.polluted !== undefined) found.push('a fresh object has `polluted`');
+    const inherited: string[] = [];
+    for (const key in probe) inherited.push(key);
+    if (inherited.length > 0) found.push(`a fresh object inherits ${inherited.join(', ')}`);
+    return found;
+  };
 }

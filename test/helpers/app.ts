@@ -1,4 +1,5 @@
 // Apps built once per version and shared by a test file: building one generates its dataset.
+import type { AddressInfo } from 'node:net';
 import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from 'fastify';
 import { buildApp } from '../../src/app.ts';
 import { loadConfig } from '../../src/config.ts';
@@ -14,6 +15,20 @@ export function appFor(version: VersionName, env: Record<string, string> = {}): 
     apps.set(key, app);
   }
   return app;
+}
+
+/**
+ * An app of its own listening on 127.0.0.1, for what inject cannot send:
+ * oversized request lines, raw bytes, dot segments a URL parser would
+ * normalise away, and repeated reads that the fast path answers. Closed by
+ * closeApps.
+ */
+export async function listeningApp(version: VersionName = 'v1'): Promise<{ app: FastifyInstance; port: number }> {
+  const app = buildApp(loadConfig({ LOG_LEVEL: 'silent', VERSION: version }));
+  apps.set(`listening ${apps.size}`, app);
+  const listening = await app;
+  await listening.listen({ port: 0, host: '127.0.0.1' });
+  return { app: listening, port: (listening.server.address() as AddressInfo).port };
 }
 
 export async function closeApps(): Promise<void> {

@@ -1,5 +1,10 @@
-// A raw HTTP client for tests where exact bytes and headers matter (fetch normalises both).
-import { request as httpRequest, type IncomingHttpHeaders } from 'node:http';
+// HTTP in tests, on top of the one client in tools/http-client.ts: the body as
+// bytes for tests where exact bytes matter, and throwaway servers on loopback.
+import type { IncomingHttpHeaders, Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { request } from '../../tools/http-client.ts';
+
+export { type RequestOptions, type Response, request } from '../../tools/http-client.ts';
 
 export interface RawResponse {
   status: number;
@@ -7,19 +12,23 @@ export interface RawResponse {
   body: Buffer;
 }
 
-export function rawRequest(
+/** One request on a fresh connection, the body exactly as received. */
+export async function rawRequest(
   url: string,
   options: { method?: string; headers?: Record<string, string> } = {},
 ): Promise<RawResponse> {
-  return new Promise((resolve, reject) => {
-    const req = httpRequest(url, { method: options.method ?? 'GET', headers: options.headers, agent: false }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => resolve({ status: res.statusCode!, headers: res.headers, body: Buffer.concat(chunks) }));
-      res.on('error', reject);
-    });
-    req.setTimeout(10_000, () => req.destroy(new Error(`timeout: ${url}`)));
-    req.on('error', reject);
-    req.end();
-  });
+  const { status, headers, bytes } = await request(url, { ...options, timeoutMs: 10_000 });
+  return { status, headers, body: bytes };
+}
+
+/** Listens on a port of 127.0.0.1 the OS picks; resolves with the base URL. */
+export async function listen(server: Server): Promise<string> {
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+}
+
+/** Closes the server and every connection it still holds. */
+export async function close(server: Server): Promise<void> {
+  server.closeAllConnections();
+  await new Promise<void>((resolve) => server.close(() => resolve()));
 }

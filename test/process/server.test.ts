@@ -1,9 +1,10 @@
 // The real process, started as `npm start` starts it (node dist/server.js):
-// start-up, logging, configuration errors and the graceful stop of service.md.
+// start-up, logging, configuration errors and the graceful stop.
 // What app.inject cannot show lives here: the listener, signals, exit codes
 // and what reaches stdout and stderr.
 import net from 'node:net';
 import t, { type Test } from 'tap';
+import { FILE_PATH, STACK_FRAME } from '../helpers/answers.ts';
 import {
   connectionRefused,
   openRaw,
@@ -13,10 +14,10 @@ import {
   runToExit,
   sleep,
   startServer,
-} from './helpers/process.ts';
+} from '../helpers/process.ts';
 
 // The one way to make the real process fail inside a request: see the fixture.
-const FAULT_INJECTION = `--import=${new URL('./fixtures/fault-injection.mjs', import.meta.url).href}`;
+const FAULT_INJECTION = `--import=${new URL('../fixtures/fault-injection.mjs', import.meta.url).href}`;
 
 interface Ticket {
   _id: string;
@@ -25,7 +26,7 @@ interface Ticket {
 
 const tickets = (body: string) => (JSON.parse(body) as { _items: Ticket[] })._items;
 
-/** service.md's v1 rule: a word starts at the beginning and after whitespace or a hyphen. */
+/** v1's rule: a word starts at the beginning and after whitespace or a hyphen. */
 function isTitleCase(name: string): boolean {
   return name
     .split(/[\s-]+/u)
@@ -35,11 +36,6 @@ function isTitleCase(name: string): boolean {
       return first === first.toUpperCase() && rest.join('') === rest.join('').toLowerCase();
     });
 }
-
-/** A stack frame as V8 prints it, raw or JSON-escaped. */
-const STACK_FRAME = /(?:^|\n|\\n)\s*at\s|\((?:file|node):|:\d+:\d+\)/;
-/** Anything that looks like a location on the machine. */
-const FILE_PATH = /(?:file:\/\/|node_modules|\/[\w.-]+\/[\w.-]+|[A-Za-z]:\\|\.[cm]?[jt]s\b)/;
 
 t.test('start-up, responses and logs', async (t) => {
   // One process per configuration, started together: start-up dominates the run time.
@@ -295,7 +291,7 @@ function stopLogged(server: RunningServer, signal: NodeJS.Signals): Promise<Reco
 const TICKETS_HEAD = (query: string) => `GET /tickets?${query} HTTP/1.1\r\nHost: x\r\n`;
 
 /**
- * service.md's stop sequence, timed from the signal: readiness fails at once,
+ * The stop sequence, timed from the signal: readiness fails at once,
  * requests are served through SHUTDOWN_DELAY_MS, then the listener closes,
  * idle keep-alive connections close, the in-flight request finishes, exit 0.
  */

@@ -6,10 +6,10 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import t from 'tap';
-import { buildApp, SERVER_TIMEOUTS } from '../src/app.ts';
-import { loadConfig } from '../src/config.ts';
-import { eveErrorProblem } from './helpers/answers.ts';
-import { openRaw, type RawConnection, request, sleep, startServer } from './helpers/process.ts';
+import { buildApp, SERVER_TIMEOUTS } from '../../src/app.ts';
+import { loadConfig } from '../../src/config.ts';
+import { eveErrorProblem } from '../helpers/answers.ts';
+import { openRaw, type RawConnection, request, sleep, startServer } from '../helpers/process.ts';
 
 const { keepAliveTimeout, headersTimeout, connectionsCheckingInterval } = SERVER_TIMEOUTS;
 const GET = (path: string) => `GET ${path} HTTP/1.1\r\nHost: x\r\n\r\n`;

@@ -1,12 +1,12 @@
-// Zero dropped requests across a rollout (issue 7), with real server processes
-// under steady keep-alive load. server.test.ts checks the stop sequence of
-// service.md with one request at a time; here the same sequence must hold
+// Zero dropped requests across a rollout, with real server processes under
+// steady keep-alive load. server.test.ts checks the stop sequence (readiness
+// fails, the delay, the close) with one request at a time; here it must hold
 // while clients keep sending, and a rolling restart behind a mesh-like proxy
 // must cost no request at all.
 import t from 'tap';
-import { type Outcome, startLoad, tally } from './helpers/keepalive-load.ts';
-import { connectionRefused, openRaw, type RunningServer, request, sleep, startServer } from './helpers/process.ts';
-import { startReadinessProxy } from './helpers/readiness-proxy.ts';
+import { type Outcome, startLoad, tally } from '../helpers/keepalive-load.ts';
+import { connectionRefused, openRaw, type RunningServer, request, sleep, startServer } from '../helpers/process.ts';
+import { startReadinessProxy } from '../helpers/readiness-proxy.ts';
 
 const LOAD_PATH = '/tickets?max_results=5';
 const HEAD = (query: string) => `GET /tickets?${query} HTTP/1.1\r\nHost: x\r\n`;
