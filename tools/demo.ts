@@ -23,6 +23,8 @@ weights come from kubernetes/ecadraft-virtual-service-<step>.yaml.
 
   --port <port>   the proxy's port on 127.0.0.1 (default 8080; 0 picks a free one)
   --step <step>   the first step: v1, 90-10, 50-50 or v2 (default v1)
+  --seed <n>      a fixed seed for the proxy's draws: each step then splits the
+                  same way on every run (default: a new seed each run)
   -h, --help      this text
 `;
 
@@ -46,13 +48,14 @@ function fail(message: string): never {
   process.exit(2);
 }
 
-function options(): { port: number; first: string } {
-  let values: { port?: string; step?: string; help?: boolean };
+function options(): { port: number; first: string; seed: number | undefined } {
+  let values: { port?: string; step?: string; seed?: string; help?: boolean };
   try {
     ({ values } = parseArgs({
       options: {
         port: { type: 'string', default: '8080' },
         step: { type: 'string', default: 'v1' },
+        seed: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
     }));
@@ -67,10 +70,12 @@ function options(): { port: number; first: string } {
   if (!/^\d+$/.test(values.port ?? '') || port > 65_535) fail(`invalid --port "${values.port}": expected 0 to 65535`);
   const first = resolveStep(values.step ?? 'v1');
   if (!first) fail(`invalid --step "${values.step}": expected one of ${STEPS.join(', ')}`);
-  return { port, first };
+  const seed = values.seed === undefined ? undefined : Number(values.seed);
+  if (seed !== undefined && !(Number.isSafeInteger(seed) && seed >= 0)) fail(`invalid --seed "${values.seed}"`);
+  return { port, first, seed };
 }
 
-const { port, first } = options();
+const { port, first, seed } = options();
 try {
   assertFreshBuild();
 } catch (error) {
@@ -132,7 +137,7 @@ try {
     const { url } = await whenReady(child, { timeoutMs: 30_000 });
     servers.set(version, { process: child, url });
   }
-  proxy = await startWeightedProxy(backends(first), { port });
+  proxy = await startWeightedProxy(backends(first), { port, seed });
 } catch (error) {
   await stopAll();
   const { code, message } = error as NodeJS.ErrnoException;

@@ -58,7 +58,9 @@ export interface ProxyOptions {
   /**
    * Seed of the weighted choice. Every request consumes exactly one draw, so
    * the counts per backend over N requests depend only on the seed and N,
-   * never on timing or concurrency. Without one, each run draws differently.
+   * never on timing or concurrency; each reroute starts the draws again from
+   * it, so a step splits the same way whatever came before. Without a seed,
+   * each run draws differently.
    */
   seed?: number;
   /** Listen port on 127.0.0.1; 0 (the default) lets the OS pick. */
@@ -99,7 +101,8 @@ export async function startWeightedProxy(
   options: ProxyOptions = {},
 ): Promise<WeightedProxy> {
   let split = weighted(backends);
-  const random = mulberry32(options.seed ?? Math.floor(Math.random() * 2 ** 32));
+  const draws = () => mulberry32(options.seed ?? Math.floor(Math.random() * 2 ** 32));
+  let random = draws();
   const strip = new Set(options.stripHeaders ?? []);
   const agent = new http.Agent({ keepAlive: true });
   const forwarded = new Map<string, number>(backends.map((b) => [b.name, 0]));
@@ -145,6 +148,7 @@ export async function startWeightedProxy(
     forwarded,
     reroute(next) {
       split = weighted(next);
+      if (options.seed !== undefined) random = draws();
       for (const b of next) if (!forwarded.has(b.name)) forwarded.set(b.name, 0);
     },
     close: async () => {
