@@ -4,6 +4,7 @@
 // built CLI run as a user runs it.
 import path from 'node:path';
 import { buildApp } from '../../src/app.ts';
+import type { VersionRow } from '../../src/cli/tally.ts';
 import { loadConfig } from '../../src/config.ts';
 import { VERSION_NAMES } from '../../src/format.ts';
 import { assertFreshBuild, CLI_SCRIPT, type NodeProcess, ROOT } from '../../tools/processes.ts';
@@ -72,16 +73,7 @@ export function wrong(routes: readonly Route[]): string {
 /** `ecadraft split --json`'s report, as far as the tests read it. */
 export interface SplitJson {
   answers: number;
-  versions: {
-    version: string;
-    count: number;
-    share: number;
-    low: number;
-    high: number;
-    non2xx: number;
-    p50Ms?: number;
-    p99Ms?: number;
-  }[];
+  versions: VersionRow[];
   classifiedBy: { header: number; casing: number; none: number };
   errors: { total: number };
   expect?: { ok: boolean; checks: { version: string; ok: boolean }[] };

@@ -23,7 +23,11 @@ t.ok(tested.length >= 10, `${tested.length} marked examples found`);
 // ---------------------------------------------------------------------------
 // Fixtures
 
-const servers = { v1: await startServer(t, { VERSION: 'v1' }), v2: await startServer(t, { VERSION: 'v2' }) };
+// A generous start-up bound: this file starts two servers and the demo's two at once.
+const servers = {
+  v1: await startServer(t, { VERSION: 'v1' }, { readyTimeoutMs: 60_000 }),
+  v2: await startServer(t, { VERSION: 'v2' }, { readyTimeoutMs: 60_000 }),
+};
 const html = http.createServer((_request, response) =>
   response.writeHead(200, { 'content-type': 'text/html' }).end('<html></html>'),
 );

@@ -32,6 +32,19 @@ import {
 
 const canary: Canary = await startCanary(t);
 
+/** `split` as a CI gate: 400 requests, the 99.9% interval, the expected split. */
+const gate = (expect: string, url: string, ...options: string[]) => [
+  'split',
+  '--requests',
+  '400',
+  '--confidence',
+  '0.999',
+  '--expect',
+  expect,
+  ...options,
+  url,
+];
+
 for (const name of ['v1', '90-10', '50-50', 'v2']) {
   const file = vsFile(name);
   t.test(`split --expect with the weights of ${file}`, async (t) => {
@@ -43,17 +56,7 @@ for (const name of ['v1', '90-10', '50-50', 'v2']) {
     );
     const proxy = await canary.proxyFor(routes);
 
-    const pass = await cli(t, [
-      'split',
-      '--requests',
-      '400',
-      '--confidence',
-      '0.999',
-      '--expect',
-      expectation(routes),
-      '--json',
-      `${proxy.url}/tickets`,
-    ]);
+    const pass = await cli(t, gate(expectation(routes), `${proxy.url}/tickets`, '--json'));
     t.equal(pass.code, 0, `passes: ${pass.stderr}`);
     const report = JSON.parse(pass.stdout) as SplitJson;
     t.equal(report.answers, 400);
@@ -72,16 +75,7 @@ for (const name of ['v1', '90-10', '50-50', 'v2']) {
     }
 
     const bad = wrong(routes);
-    const fail = await cli(t, [
-      'split',
-      '--requests',
-      '400',
-      '--confidence',
-      '0.999',
-      '--expect',
-      bad,
-      `${proxy.url}/tickets`,
-    ]);
+    const fail = await cli(t, gate(bad, `${proxy.url}/tickets`));
     t.equal(fail.code, 1, `--expect ${bad} fails`);
     t.match(fail.stdout, /expect .*: FAILED/);
     const lines = fail.stderr.trim().split('\n');
@@ -127,17 +121,7 @@ t.test('split: the casing fallback when a proxy strips the header', async (t) =>
   t.equal(direct.headers.get('x-ecadraft-version'), null, 'the fixture really strips it');
 
   const before = new Map(proxy.forwarded);
-  const run = await cli(t, [
-    'split',
-    '--requests',
-    '400',
-    '--confidence',
-    '0.999',
-    '--expect',
-    expectation(fiftyFifty),
-    '--json',
-    `${proxy.url}/tickets`,
-  ]);
+  const run = await cli(t, gate(expectation(fiftyFifty), `${proxy.url}/tickets`, '--json'));
   t.equal(run.code, 0, run.stderr);
   const report = JSON.parse(run.stdout) as SplitJson;
   t.same(report.classifiedBy, { header: 0, casing: 400, none: 0 });
