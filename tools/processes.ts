@@ -46,6 +46,12 @@ export class StartError extends Error {
 const live = new Set<ChildProcess>();
 // Belt and braces: a caller that dies before stopping its children must not leave them behind.
 process.once('exit', killAll);
+// tap ends a test file that overran its timeout with SIGALRM (having reported the timeout), and a death
+// by signal skips 'exit'; handling it keeps the process alive, so exit here, before more children start.
+process.once('SIGALRM', () => {
+  killAll();
+  process.exit(128 + 14);
+});
 
 /** SIGKILL to every child still running. */
 export function killAll(): void {
