@@ -3,12 +3,12 @@
 // whose weights come from the repository's VirtualService files, and the
 // built CLI run as a user runs it.
 import path from 'node:path';
+import { assertFreshBuild, CLI_SCRIPT, type NodeProcess, ROOT } from '../../bench/processes.ts';
+import { type Route, routeWeights, startWeightedProxy, type WeightedProxy } from '../../bench/weighted-proxy.ts';
 import { buildApp } from '../../src/app.ts';
 import type { VersionRow } from '../../src/cli/tally.ts';
 import { loadConfig } from '../../src/config.ts';
 import { VERSION_NAMES } from '../../src/format.ts';
-import { assertFreshBuild, CLI_SCRIPT, type NodeProcess, ROOT } from '../../tools/processes.ts';
-import { type Route, routeWeights, startWeightedProxy, type WeightedProxy } from '../../tools/weighted-proxy.ts';
 import { spawnNode, type Teardown } from './process.ts';
 
 /** The proxies' seed: the counts per version depend only on it and the number of requests. */

@@ -1,5 +1,5 @@
 // Real processes in tests: the service as `npm start` starts it (the child
-// processes themselves are tools/processes.ts, shared with the benchmarks and
+// processes themselves are bench/processes.ts, shared with the benchmarks and
 // the demo), each stopped in its test's teardown, plus the raw-socket client
 // the process tests need for what an HTTP client library will not send.
 import net from 'node:net';
@@ -12,9 +12,9 @@ import {
   type SpawnOptions,
   waitOn,
   whenReady,
-} from '../../tools/processes.ts';
+} from '../../bench/processes.ts';
 
-export { type RequestOptions, type Response, request } from '../../tools/http-client.ts';
+export { type RequestOptions, type Response, request } from '../../bench/http-client.ts';
 export {
   CLI_SCRIPT,
   CONFIG_VARIABLES,
@@ -28,7 +28,7 @@ export {
   ServerProcess,
   type SpawnOptions,
   sleep,
-} from '../../tools/processes.ts';
+} from '../../bench/processes.ts';
 
 /** What a test object must offer: tap's `t` does. */
 export interface Teardown {

@@ -10,7 +10,7 @@ import { cli, countOf, type SplitJson } from '../helpers/canary.ts';
 import { close, listen } from '../helpers/http.ts';
 import { connectionRefused, type NodeProcess, ROOT, spawnNode, type Teardown } from '../helpers/process.ts';
 
-const DEMO = path.join(ROOT, 'tools', 'demo.ts');
+const DEMO = path.join(ROOT, 'bench', 'demo.ts');
 
 /** Process ids whose parent is `pid`, from /proc. */
 function childrenOf(pid: number): number[] {

@@ -3,9 +3,9 @@
 // repository's VirtualService files: the per-version tally, the timeline and
 // the human output.
 import t from 'tap';
+import { routeWeights } from '../../bench/weighted-proxy.ts';
 import { percent } from '../../src/cli/render.ts';
 import { VERSION_NAMES } from '../../src/format.ts';
-import { routeWeights } from '../../tools/weighted-proxy.ts';
 import { type Canary, cli, countOf, fiftyFifty, type SplitJson, startCanary, vsFile } from '../helpers/canary.ts';
 
 const canary: Canary = await startCanary(t);

@@ -16,8 +16,8 @@
 //   The wrong weights sit 25 points away, about 10 standard errors at n=400,
 //   where the 99.9% interval (about 3.3 standard errors) still rejects them.
 import t from 'tap';
+import { routeWeights } from '../../bench/weighted-proxy.ts';
 import { VERSION_NAMES } from '../../src/format.ts';
-import { routeWeights } from '../../tools/weighted-proxy.ts';
 import {
   type Canary,
   cli,
