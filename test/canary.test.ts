@@ -21,7 +21,7 @@ import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import t, { type Test } from 'tap';
-import { parse } from 'yaml';
+import { parseAllDocuments } from 'yaml';
 import { buildApp } from '../src/app.ts';
 import { classify, customersOf, versionFromCustomers } from '../src/cli/classify.ts';
 import { CliError } from '../src/cli/errors.ts';
@@ -98,9 +98,9 @@ interface Route {
   weight: number;
 }
 
-/** spec.http[0].route of a VirtualService file; Istio's default weight is 100 for a lone route. */
+/** spec.http[0].route of a VirtualService step file (its first, ingress one); Istio's default weight is 100 for a lone route. */
 function routeWeights(file: string): Route[] {
-  const doc = parse(readFileSync(path.join(ROOT, file), 'utf8')) as {
+  const doc = parseAllDocuments(readFileSync(path.join(ROOT, file), 'utf8'))[0]?.toJS() as {
     spec: { http: { route: { destination: { subset: string }; weight?: number }[] }[] };
   };
   const routes = doc.spec.http[0]!.route;
