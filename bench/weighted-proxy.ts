@@ -6,7 +6,7 @@
 import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { parse } from 'yaml';
+import { parseAllDocuments } from 'yaml';
 
 export interface Route {
   /** The DestinationRule subset, which names the version: v1, v2. */
@@ -16,6 +16,7 @@ export interface Route {
 
 interface VirtualServiceFile {
   kind?: string;
+  metadata?: { name?: string };
   spec?: {
     http?: {
       match?: unknown;
@@ -26,13 +27,15 @@ interface VirtualServiceFile {
 }
 
 /**
- * The weighted routes of a VirtualService file: its one HTTP rule's
+ * The weighted routes of a step file's ingress VirtualService (`ecadraft`; the
+ * file's `ecadraft-mesh` routes in-mesh callers the same way): its one HTTP rule's
  * destinations and weights (Istio's default weight is 100 for a lone
  * destination). A file that routes by header or mirrors traffic is refused:
  * a split by weight cannot stand in for it.
  */
 export function routeWeights(file: string): Route[] {
-  const doc = parse(readFileSync(file, 'utf8')) as VirtualServiceFile;
+  const docs = parseAllDocuments(readFileSync(file, 'utf8')).map((d) => d.toJS() as VirtualServiceFile | null);
+  const doc = docs.find((d) => d?.kind === 'VirtualService' && d.metadata?.name === 'ecadraft');
   const rules = doc?.spec?.http ?? [];
   const rule = rules[0];
   if (doc?.kind !== 'VirtualService' || rules.length !== 1 || !rule?.route?.length || rule.match || rule.mirror) {
