@@ -21,6 +21,8 @@ export interface Dataset {
   readonly count: number;
   /** Served (formatted) customer names; tickets of one customer share the string. */
   readonly customers: readonly string[];
+  /** The same names as `where` and `sort` compare them (`customerKey`). */
+  readonly customerKeys: readonly string[];
   readonly products: readonly string[];
   readonly statuses: Uint8Array;
   readonly created: Uint32Array;
@@ -84,17 +86,27 @@ export function ticketHead(data: Dataset, index: number): string {
   );
 }
 
+/**
+ * Customer names compare in lower case (locale-independent, then by code
+ * point): the versions format them differently only in case, so every
+ * filter and sort selects the same tickets in the same order on each.
+ */
+export const customerKey = (name: string): string => name.toLowerCase();
+
 export interface Column {
   /** Dates compare as epoch seconds, everything else as text. */
   kind: 'string' | 'date';
+  /** The value as `where` and `sort` compare it. */
   get: (index: number) => string | number;
+  /** What a string operand becomes before it is compared with `get`'s values; as is when absent. */
+  fold?: (operand: string) => string;
 }
 
 /** How to read one served field of any ticket; undefined for a field tickets lack. */
 export function columnOf(data: Dataset, field: string): Column | undefined {
   switch (field) {
     case 'customer':
-      return { kind: 'string', get: (i) => data.customers[i]! };
+      return { kind: 'string', get: (i) => data.customerKeys[i]!, fold: customerKey };
     case 'product':
       return { kind: 'string', get: (i) => data.products[i]! };
     case 'status':
@@ -154,15 +166,19 @@ export function generateDataset(count: number, seed: number, formatCustomer: (ra
   const customerPool = Array.from({ length: Math.min(count, CUSTOMER_POOL) }, () =>
     formatted(formatCustomer(faker.company.name())),
   );
+  const customerKeyPool = customerPool.map(customerKey);
   const productPool = Array.from({ length: Math.min(count, PRODUCT_POOL) }, () => faker.commerce.productName());
   const customers = new Array<string>(count);
+  const customerKeys = new Array<string>(count);
   const products = new Array<string>(count);
   const statuses = new Uint8Array(count);
   const created = new Uint32Array(count);
   const updated = new Uint32Array(count);
   const ids = Buffer.alloc(count * 16);
   for (let i = 0; i < count; i++) {
-    customers[i] = customerPool[faker.number.int({ max: customerPool.length - 1 })]!;
+    const customer = faker.number.int({ max: customerPool.length - 1 });
+    customers[i] = customerPool[customer]!;
+    customerKeys[i] = customerKeyPool[customer]!;
     products[i] = productPool[faker.number.int({ max: productPool.length - 1 })]!;
     statuses[i] = faker.number.int({ max: STATUSES.length - 1 });
     // A version 4 UUID from faker's generator, without building its text.
@@ -176,6 +192,7 @@ export function generateDataset(count: number, seed: number, formatCustomer: (ra
   return {
     count,
     customers,
+    customerKeys,
     products,
     statuses,
     created,

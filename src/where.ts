@@ -104,6 +104,7 @@ type Kind = Column['kind'] | 'missing';
 interface Accessor {
   kind: Kind;
   get: (index: number) => string | number | undefined;
+  fold?: (operand: string) => string;
 }
 
 function accessor(data: Dataset, field: string): Accessor {
@@ -117,14 +118,14 @@ function accessor(data: Dataset, field: string): Accessor {
  */
 type Operand = { kind: 'string' | 'date'; value: string | number } | { kind: 'null' | 'other' };
 
-function operand(kind: Kind, value: Json): Operand {
+function operand(field: Accessor, value: Json): Operand {
   if (value === null) return { kind: 'null' };
   if (typeof value !== 'string') return { kind: 'other' };
-  if (kind === 'date') {
+  if (field.kind === 'date') {
     const t = parseHttpDate(value);
     return t === undefined ? { kind: 'other' } : { kind: 'date', value: t };
   }
-  return { kind: 'string', value };
+  return { kind: 'string', value: field.fold ? field.fold(value) : value };
 }
 
 function compare(a: string | number, b: string | number): number {
@@ -170,11 +171,11 @@ function conditions(value: Json, name: string): JsonObject[] {
 
 function fieldPredicate(field: Accessor, condition: Json): Predicate {
   const keys = isObject(condition) ? Object.keys(condition) : [];
-  if (!keys.some((k) => k.startsWith('$'))) return equals(field, operand(field.kind, condition));
+  if (!keys.some((k) => k.startsWith('$'))) return equals(field, operand(field, condition));
   if (!keys.every((k) => k.startsWith('$'))) unparsable('operators and plain values mixed in one condition');
   const parts = keys.map((op): Predicate => {
     const value = (condition as JsonObject)[op]!;
-    const arg = () => operand(field.kind, value);
+    const arg = () => operand(field, value);
     switch (op) {
       case '$eq':
         return equals(field, arg());
@@ -189,9 +190,9 @@ function fieldPredicate(field: Accessor, condition: Json): Predicate {
       case '$lte':
         return ordered(field, arg(), (c) => c <= 0);
       case '$in':
-        return some(list(value, op).map((v) => equals(field, operand(field.kind, v))));
+        return some(list(value, op).map((v) => equals(field, operand(field, v))));
       case '$nin':
-        return not(some(list(value, op).map((v) => equals(field, operand(field.kind, v)))));
+        return not(some(list(value, op).map((v) => equals(field, operand(field, v)))));
       case '$exists': {
         const wanted = value !== false && value !== 0 && value !== null;
         const has = field.kind !== 'missing';
