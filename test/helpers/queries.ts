@@ -34,6 +34,8 @@ const recased = (text: fc.Arbitrary<string>) =>
     return [...s].map((c, i) => ((bits >> (i % 30)) & 1 ? c.toUpperCase() : c.toLowerCase())).join('');
   });
 
+const anyOf = (pool: string[]) => (pool.length === 0 ? fc.constant('') : fc.constantFrom(...pool));
+
 /** A value from the pool, or its first few characters (range bounds fall between values). */
 const fromPool = (pool: string[]) =>
   pool.length === 0
@@ -56,7 +58,7 @@ function valueFor(field: string, pools: Pools): fc.Arbitrary<Json> {
       return fc.oneof({ weight: 5, arbitrary: fc.constantFrom(...STATUSES) }, { weight: 1, arbitrary: odd });
     case '_created':
     case '_updated':
-      return fc.oneof({ weight: 5, arbitrary: fc.constantFrom(...pools.dates) }, { weight: 1, arbitrary: odd });
+      return fc.oneof({ weight: 5, arbitrary: anyOf(pools.dates) }, { weight: 1, arbitrary: odd });
     case '_id':
       return fc.oneof({ weight: 5, arbitrary: fromPool(pools.ids) }, { weight: 1, arbitrary: odd });
     default:
