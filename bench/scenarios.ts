@@ -1,4 +1,4 @@
-// The five request mixes, stated once and aimed at any of the servers.
+// The five request mixes, stated once and aimed at any of the servers.
 import { STATUSES } from '../src/dataset.ts';
 
 export type ScenarioId = 'a' | 'b' | 'c' | 'd' | 'e';

@@ -1,4 +1,4 @@
-// `npm run soak`: issue 7's endurance run. The real server (node dist/server.js)
+// `npm run soak`: the endurance run. The real server (node dist/server.js)
 // on 127.0.0.1 under 60 s of autocannon load with a mix of cached pages,
 // uncacheable queries (so the response caches fill and evict), single tickets,
 // errors and operational routes, sampled every second: RSS from
