@@ -3,7 +3,7 @@
 // on is in its URL, so whole bodies are cached by URL (from a URL's second
 // request on). Filters and sorts are answered from indexes (indexes.ts,
 // planner.ts); combined filters' results are cached by their normalized text.
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import { type Dataset, etagAt, findById } from './dataset.ts';
 import { Indexes } from './indexes.ts';
 import { Doorkeeper, LruCache } from './lru.ts';
@@ -70,6 +70,24 @@ const ITEM_PATH_LENGTH = '/tickets/'.length + 36;
 const collectionKey = (queryString: string) => `?${queryString}`;
 const itemKey = (id: string, queryString: string) => `${id}?${queryString}`;
 
+type Route =
+  | { path: typeof COLLECTION_PATH; queryString: string }
+  | { path: typeof ITEM_PATH; id: string; queryString: string };
+
+/**
+ * The Eve route a request target names, literally (`/tickets`, `/tickets/{_id}`,
+ * each with an optional trailing slash); undefined for every other spelling,
+ * which is left to the router.
+ */
+function routeOf(url: string): Route | undefined {
+  const { path: target, queryString } = splitTarget(url);
+  const path = target.endsWith('/') ? target.slice(0, -1) : target;
+  if (path === COLLECTION_PATH) return { path, queryString };
+  if (path.length === ITEM_PATH_LENGTH && path.startsWith('/tickets/'))
+    return { path: ITEM_PATH, id: path.slice(9), queryString };
+  return undefined;
+}
+
 export class Store {
   readonly fragments: Fragments;
   readonly #responses: LruCache<Representation>;
@@ -94,17 +112,14 @@ export class Store {
   }
 
   /**
-   * The cached answer for a request target, without computing anything: the
-   * whole cost of a repeated request. Paths as the routes accept them
-   * (`/tickets`, `/tickets/{_id}`, each with an optional trailing slash).
+   * The answer to a GET of a request target: undefined when the target is not
+   * one of the Eve routes as `routeOf` reads them, or names no ticket. Throws
+   * HttpError on a bad parameter.
    */
-  cached(url: string): Representation | undefined {
-    const { path: target, queryString } = splitTarget(url);
-    const path = target.endsWith('/') ? target.slice(0, -1) : target;
-    if (path === COLLECTION_PATH) return this.#responses.get(collectionKey(queryString));
-    if (path.length === ITEM_PATH_LENGTH && path.startsWith('/tickets/'))
-      return this.#responses.get(itemKey(path.slice(9), queryString));
-    return undefined;
+  answer(url: string): Representation | undefined {
+    const route = routeOf(url);
+    if (route?.path === COLLECTION_PATH) return this.collection(route.queryString);
+    return route && this.item(route.id, route.queryString);
   }
 
   /** GET /tickets with this raw query string. Throws HttpError on a bad parameter. */
@@ -123,7 +138,7 @@ export class Store {
     const rep: Representation = {
       path: COLLECTION_PATH,
       body: text,
-      etag: `"${createHash('sha1').update(text).digest('hex')}"`,
+      etag: `"${hash('sha1', text)}"`,
       lastModified: lastModified(this.data, page),
       total,
     };
