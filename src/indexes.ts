@@ -15,6 +15,8 @@ const RADIX = 1 << 16;
  */
 function sortByKey(keys: Uint32Array): Uint32Array {
   const n = keys.length;
+  // Below a few thousand tickets the passes' 65,536 buckets would cost more than the tickets.
+  if (n < 4096) return Uint32Array.from(keys.keys()).sort((a, b) => keys[a]! - keys[b]! || a - b);
   let max = 0;
   for (let i = 0; i < n; i++) if (keys[i]! > max) max = keys[i]!;
   const counts = new Uint32Array(RADIX + 1);
@@ -117,8 +119,9 @@ function hexIndex(column: Column, buffer: Buffer, width: number, count: number):
   const keys = new Uint32Array(count);
   for (let i = 0; i < count; i++) keys[i] = buffer.readUInt32BE(i * width);
   const order = sortByKey(keys);
+  // Buffer#compare(target, targetStart, targetEnd, sourceStart, sourceEnd) compares the source, a, with the target, b.
   const compare = (a: number, b: number) =>
-    buffer.compare(buffer, a * width, a * width + width, b * width, b * width + width);
+    buffer.compare(buffer, b * width, b * width + width, a * width, a * width + width);
   const ranks = ranksOf(order, keys);
   for (let p = 0; p < count; ) {
     let end = p + 1;
