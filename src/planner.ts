@@ -1,8 +1,10 @@
 // Answers a filter from the indexes and reads a page off a sorted order.
 //
-// A comparison on an indexed field is a run of that field's order, found by
-// binary search: its size is known before any ticket is touched. `$and` starts
-// from its smallest part and tests the others ticket by ticket; `$or` and
+// A comparison on an indexed field is a span of that field's order, found by
+// binary search: its size is known before any ticket is touched, and
+// `$and`/`$or`/negations of conditions on one field are spans too (a status
+// `$in` is the spans of its values). Across fields, `$and` starts from its
+// smallest part and tests the others ticket by ticket, and `$or` and
 // negations combine bitmaps. A page is then read off the requested order,
 // walking it from the start and skipping tickets that do not match, when the
 // matches are dense enough for that walk to be short; otherwise only the
@@ -12,31 +14,71 @@ import type { Indexes, SortedIndex } from './indexes.ts';
 import type { SortKey } from './query.ts';
 import { type Condition, predicateOf } from './where.ts';
 
+/** Positions [lo, hi) of an index's order: the tickets whose values lie in a range. */
+export type Span = readonly [lo: number, hi: number];
+
 /** The tickets a filter selects, in whichever form was cheapest to get. */
 export type Matches =
   | { readonly kind: 'all'; readonly count: number }
-  /** Positions [lo, hi) of an index's order. */
-  | {
-      readonly kind: 'run';
-      readonly index: SortedIndex;
-      readonly lo: number;
-      readonly hi: number;
-      readonly count: number;
-    }
+  /** Sorted, disjoint, non-empty spans of one index's order. */
+  | { readonly kind: 'spans'; readonly index: SortedIndex; readonly spans: readonly Span[]; readonly count: number }
   /** Bit i of word i >> 5 is set for ticket i. */
   | { readonly kind: 'bits'; readonly words: Uint32Array; readonly count: number };
 
 type Test = (index: number) => boolean;
 
 interface Plan {
-  /** At most this many tickets match. */
+  /** At most this many tickets match (exactly, for spans). */
   readonly estimate: number;
   /** Whether one ticket matches, in constant time or close to it. */
   readonly has: Test;
   readonly resolve: () => Matches;
-  /** Set when the tickets are a run of an index's order. */
-  readonly run?: { index: SortedIndex; lo: number; hi: number };
+  /** Set when the tickets are spans of one index. */
+  readonly spans?: { readonly index: SortedIndex; readonly list: readonly Span[] };
 }
+
+// ---- Spans ------------------------------------------------------------------
+// Runs start and end where values change (binary searches find them), so
+// unions, intersections and complements of spans are spans again, and a
+// ticket lies in a span exactly when its rank does.
+
+function normalized(spans: readonly Span[]): Span[] {
+  const sorted = spans.filter(([lo, hi]) => lo < hi).sort((a, b) => a[0] - b[0]);
+  const out: [number, number][] = [];
+  for (const [lo, hi] of sorted) {
+    const last = out[out.length - 1];
+    if (last && lo <= last[1]) last[1] = Math.max(last[1], hi);
+    else out.push([lo, hi]);
+  }
+  return out;
+}
+
+function intersection(a: readonly Span[], b: readonly Span[]): Span[] {
+  const out: Span[] = [];
+  for (let i = 0, j = 0; i < a.length && j < b.length; ) {
+    const lo = Math.max(a[i]![0], b[j]![0]);
+    const hi = Math.min(a[i]![1], b[j]![1]);
+    if (lo < hi) out.push([lo, hi]);
+    if (a[i]![1] < b[j]![1]) i++;
+    else j++;
+  }
+  return out;
+}
+
+function complement(spans: readonly Span[], count: number): Span[] {
+  const out: Span[] = [];
+  let from = 0;
+  for (const [lo, hi] of spans) {
+    if (from < lo) out.push([from, lo]);
+    from = hi;
+  }
+  if (from < count) out.push([from, count]);
+  return out;
+}
+
+const sizeOf = (spans: readonly Span[]) => spans.reduce((sum, [lo, hi]) => sum + hi - lo, 0);
+
+// ---- Sets of tickets ------------------------------------------------------------
 
 const wordsFor = (count: number) => new Uint32Array((count + 31) >>> 5);
 
@@ -51,22 +93,36 @@ function popcount(words: Uint32Array): number {
   return total;
 }
 
-/** The members of a set, in ascending ticket order except for a run of a sorted order. */
-export function members(matches: Matches, datasetOrder: SortedIndex): Uint32Array {
+function clearTail(words: Uint32Array, count: number): void {
+  if (count & 31) words[words.length - 1]! &= (1 << (count & 31)) - 1;
+}
+
+/** The members of a set, in ascending ticket order except for spans of a sorted order. */
+export function members(matches: Matches, datasetOrder: SortedIndex): ArrayLike<number> {
   switch (matches.kind) {
     case 'all':
       return datasetOrder.order;
-    case 'run':
-      return matches.index.order.subarray(matches.lo, matches.hi);
-    case 'bits': {
+    case 'spans': {
+      const { order } = matches.index;
+      const [first] = matches.spans;
+      if (matches.spans.length === 1) return order.subarray(first![0], first![1]);
       const out = new Uint32Array(matches.count);
-      const { words } = matches;
       let k = 0;
+      for (const [lo, hi] of matches.spans) {
+        out.set(order.subarray(lo, hi), k);
+        k += hi - lo;
+      }
+      return out;
+    }
+    case 'bits': {
+      // Small sets in a plain array: a typed array's memory outside the heap costs more to get and free.
+      const out: number[] = [];
+      const { words } = matches;
       for (let w = 0; w < words.length; w++) {
         let v = words[w]!;
         while (v !== 0) {
           const low = v & -v;
-          out[k++] = (w << 5) | (31 - Math.clz32(low));
+          out.push((w << 5) | (31 - Math.clz32(low)));
           v ^= low;
         }
       }
@@ -79,13 +135,20 @@ export function membership(matches: Matches): Test {
   switch (matches.kind) {
     case 'all':
       return () => true;
-    case 'run': {
-      // Runs start and end where values change, so a rank inside one is a ticket inside it.
-      const { lo, hi } = matches;
+    case 'spans': {
       const { ranks } = matches.index;
+      const { spans } = matches;
+      if (spans.length === 1) {
+        const [lo, hi] = spans[0]!;
+        return (i) => {
+          const r = ranks[i]!;
+          return r >= lo && r < hi;
+        };
+      }
       return (i) => {
         const r = ranks[i]!;
-        return r >= lo && r < hi;
+        for (let s = 0; s < spans.length; s++) if (r >= spans[s]![0] && r < spans[s]![1]) return true;
+        return false;
       };
     }
     case 'bits': {
@@ -95,24 +158,23 @@ export function membership(matches: Matches): Test {
   }
 }
 
-function bitsOf(matches: Matches, count: number): Uint32Array {
-  if (matches.kind === 'bits') return matches.words.slice();
-  const words = wordsFor(count);
-  if (matches.kind === 'all') {
+/** Adds a set's members to a bitmap. */
+function addTo(words: Uint32Array, matches: Matches, count: number): void {
+  if (matches.kind === 'bits') {
+    const other = matches.words;
+    for (let w = 0; w < words.length; w++) words[w]! |= other[w]!;
+  } else if (matches.kind === 'all') {
     words.fill(0xffffffff);
     clearTail(words, count);
-    return words;
+  } else {
+    const { order } = matches.index;
+    for (const [lo, hi] of matches.spans) {
+      for (let p = lo; p < hi; p++) {
+        const i = order[p]!;
+        words[i >>> 5]! |= 1 << (i & 31);
+      }
+    }
   }
-  const { order } = matches.index;
-  for (let p = matches.lo; p < matches.hi; p++) {
-    const i = order[p]!;
-    words[i >>> 5]! |= 1 << (i & 31);
-  }
-  return words;
-}
-
-function clearTail(words: Uint32Array, count: number): void {
-  if (count & 31) words[words.length - 1]! &= (1 << (count & 31)) - 1;
 }
 
 export class Planner {
@@ -136,14 +198,9 @@ export class Planner {
     return { estimate: 0, has: () => false, resolve: () => ({ kind: 'bits', words: wordsFor(this.#count), count: 0 }) };
   }
 
-  #runPlan(index: SortedIndex, lo: number, hi: number): Plan {
-    const matches: Matches = { kind: 'run', index, lo, hi, count: Math.max(0, hi - lo) };
-    return { estimate: matches.count, has: membership(matches), resolve: () => matches, run: { index, lo, hi } };
-  }
-
-  #bitsPlan(words: Uint32Array, count: number): Plan {
-    const matches: Matches = { kind: 'bits', words, count };
-    return { estimate: count, has: membership(matches), resolve: () => matches };
+  #spansPlan(index: SortedIndex, list: readonly Span[]): Plan {
+    const matches: Matches = { kind: 'spans', index, spans: list, count: sizeOf(list) };
+    return { estimate: matches.count, has: membership(matches), resolve: () => matches, spans: { index, list } };
   }
 
   #plan(condition: Condition): Plan {
@@ -170,13 +227,13 @@ export class Planner {
       if (found < 0 || idAt(data, found) !== value) return this.#none();
       const words = wordsFor(this.#count);
       words[found >>> 5] = 1 << (found & 31);
-      return this.#bitsPlan(words, 1);
+      const matches: Matches = { kind: 'bits', words, count: 1 };
+      return { estimate: 1, has: (i) => i === found, resolve: () => matches };
     }
     // Ordering every ETag means hashing every ticket: a filter on them scans, unless a sort already built that index.
     if (field !== '_etag' || this.indexes.has(field)) {
       const index = this.indexes.of(field)!;
-      const [lo, hi] = index.span(test, value);
-      return this.#runPlan(index, lo, hi);
+      return this.#spansPlan(index, normalized([index.span(test, value)]));
     }
     const has = predicateOf(data, condition);
     return {
@@ -187,21 +244,23 @@ export class Planner {
   }
 
   #and(parts: Plan[]): Plan {
-    // Ranges on the same field narrow one run: a two-sided range costs two binary searches.
-    const runs = new Map<SortedIndex, { lo: number; hi: number }>();
+    // Conditions on one field intersect their spans: a two-sided range costs two binary searches.
+    const byIndex = new Map<SortedIndex, readonly Span[]>();
     const others: Plan[] = [];
     for (const part of parts) {
-      if (!part.run) {
+      if (!part.spans) {
         others.push(part);
         continue;
       }
-      const { index, lo, hi } = part.run;
-      const seen = runs.get(index);
-      runs.set(index, seen ? { lo: Math.max(seen.lo, lo), hi: Math.min(seen.hi, hi) } : { lo, hi });
+      const { index, list } = part.spans;
+      const seen = byIndex.get(index);
+      byIndex.set(index, seen ? intersection(seen, list) : list);
     }
-    const narrowed = [...runs].map(([index, { lo, hi }]) => this.#runPlan(index, lo, hi));
-    const plans = [...narrowed, ...others].sort((a, b) => a.estimate - b.estimate);
+    const plans = [...[...byIndex].map(([index, list]) => this.#spansPlan(index, list)), ...others].sort(
+      (a, b) => a.estimate - b.estimate,
+    );
     if (plans.length === 1) return plans[0]!;
+    // The smallest part's tickets, each tested against the others.
     const [best, ...rest] = plans as [Plan, ...Plan[]];
     const tests = rest.map((p) => p.has);
     return {
@@ -212,6 +271,10 @@ export class Planner {
   }
 
   #or(parts: Plan[]): Plan {
+    const [first] = parts;
+    const index = first?.spans?.index;
+    if (index && parts.every((p) => p.spans?.index === index))
+      return this.#spansPlan(index, normalized(parts.flatMap((p) => p.spans!.list)));
     const count = this.#count;
     return {
       estimate: Math.min(
@@ -221,20 +284,7 @@ export class Planner {
       has: (i) => parts.some((p) => p.has(i)),
       resolve: () => {
         const words = wordsFor(count);
-        for (const part of parts) {
-          const matches = part.resolve();
-          if (matches.kind === 'all') return matches;
-          if (matches.kind === 'bits') {
-            const other = matches.words;
-            for (let w = 0; w < words.length; w++) words[w]! |= other[w]!;
-          } else {
-            const { order } = matches.index;
-            for (let p = matches.lo; p < matches.hi; p++) {
-              const i = order[p]!;
-              words[i >>> 5]! |= 1 << (i & 31);
-            }
-          }
-        }
+        for (const part of parts) addTo(words, part.resolve(), count);
         return { kind: 'bits', words, count: popcount(words) };
       },
     };
@@ -242,12 +292,14 @@ export class Planner {
 
   #not(part: Plan): Plan {
     const count = this.#count;
+    if (part.spans) return this.#spansPlan(part.spans.index, complement(part.spans.list, count));
     return {
       estimate: count,
       has: (i) => !part.has(i),
       resolve: () => {
         const matches = part.resolve();
-        const words = bitsOf(matches, count);
+        const words = wordsFor(count);
+        addTo(words, matches, count);
         for (let w = 0; w < words.length; w++) words[w] = ~words[w]!;
         clearTail(words, count);
         return { kind: 'bits', words, count: count - matches.count };
@@ -260,9 +312,11 @@ export class Planner {
     const words = wordsFor(this.#count);
     let found = 0;
     const candidates = members(matches, this.indexes.datasetOrder);
-    next: for (let k = 0; k < candidates.length; k++) {
+    const [test, ...more] = tests;
+    for (let k = 0; k < candidates.length; k++) {
       const i = candidates[k]!;
-      for (const test of tests) if (!test(i)) continue next;
+      if (test && !test(i)) continue;
+      if (more.length > 0 && !more.every((t) => t(i))) continue;
       words[i >>> 5]! |= 1 << (i & 31);
       found++;
     }
@@ -273,34 +327,41 @@ export class Planner {
    * Tickets [skip, skip + take) of the matches in the order of the sort keys
    * (fields tickets lack already left out), ties in dataset order.
    */
-  page(matches: Matches, sort: readonly SortKey[], skip: number, take: number): Uint32Array {
+  page(matches: Matches, sort: readonly SortKey[], skip: number, take: number): number[] {
     const total = matches.count;
     const needed = Math.min(skip + take, total);
-    if (skip >= needed) return new Uint32Array(0);
+    if (skip >= needed) return [];
     const keys = sort.map((k) => ({ index: this.indexes.of(k.field)!, direction: k.direction }));
     const [primary = { index: this.indexes.datasetOrder, direction: 1 }, ...rest] = keys;
-    // Walking the primary order visits about needed / density positions (to the
-    // end of a run of equal values when later keys must order it); a top-k
-    // visits every match once.
-    const inRun = matches.kind === 'run' && matches.index === primary.index;
-    const lo = inRun ? matches.lo : 0;
-    const hi = inRun ? matches.hi : this.#count;
-    const visits = Math.ceil((needed * (hi - lo)) / total);
-    const walkCost = rest.length === 0 ? visits : this.#toRunEnd(primary.index, primary.direction, lo, hi, visits);
+    // Spans of the primary order are read directly; anything else is walked
+    // over the whole order, skipping tickets that do not match. A walk visits
+    // about needed / density positions (to the end of a run of equal values
+    // when later keys must order it); a top-k visits every match once.
+    const inSpans = matches.kind === 'spans' && matches.index === primary.index;
+    const domain: readonly Span[] = inSpans ? matches.spans : [[0, this.#count]];
+    const visits = Math.ceil((needed * (inSpans ? total : this.#count)) / total);
+    const walkCost = rest.length === 0 ? visits : toRunEnd(primary.index, primary.direction, domain, visits);
     const topKCost = matches.kind === 'bits' ? total + (this.#count >>> 5) : total;
     const picked =
       walkCost <= topKCost
-        ? this.#walk(primary.index, primary.direction, lo, hi, inRun ? undefined : membership(matches), rest, needed)
+        ? walk(primary.index, primary.direction, domain, inSpans ? undefined : membership(matches), rest, needed)
         : smallest(members(matches, this.indexes.datasetOrder), needed, comparator(keys));
-    return picked.subarray(skip, needed);
+    return picked.slice(skip, needed);
   }
+}
 
-  /** Positions a walk visits to reach `visits` positions and finish the run of equal values it is in. */
-  #toRunEnd({ order, ranks }: SortedIndex, direction: 1 | -1, lo: number, hi: number, visits: number): number {
-    if (visits >= hi - lo) return hi - lo;
-    if (direction === -1) return hi - Math.max(lo, ranks[order[hi - visits]!]!);
+/** Positions a walk visits to pass `visits` positions of the domain and finish the run of equal values it is in. */
+function toRunEnd({ order, ranks }: SortedIndex, direction: 1 | -1, domain: readonly Span[], visits: number): number {
+  let passed = 0;
+  for (const [lo, hi] of direction === 1 ? domain : [...domain].reverse()) {
+    if (passed + hi - lo < visits) {
+      passed += hi - lo;
+      continue;
+    }
+    const k = visits - passed;
+    if (direction === -1) return passed + hi - Math.max(lo, ranks[order[hi - k]!]!);
     // The run holding position p ends at the first position whose rank is past p.
-    const p = lo + visits - 1;
+    const p = lo + k - 1;
     let a = p + 1;
     let b = hi;
     while (a < b) {
@@ -308,44 +369,44 @@ export class Planner {
       if (ranks[order[mid]!]! > p) b = mid;
       else a = mid + 1;
     }
-    return a - lo;
+    return passed + a - lo;
   }
+  return passed;
+}
 
-  #walk(
-    primary: SortedIndex,
-    direction: 1 | -1,
-    lo: number,
-    hi: number,
-    has: Test | undefined,
-    rest: readonly Key[],
-    needed: number,
-  ): Uint32Array {
-    const { order, ranks } = primary;
-    const out = new Uint32Array(needed);
-    let found = 0;
-    const byRest = rest.length > 0 ? comparator(rest) : undefined;
-    // A run of equal primary values, in dataset order: taken as it comes, or ordered by the later keys.
-    const takeRun = (start: number, end: number) => {
-      if (!byRest) {
-        for (let p = start; p < end && found < needed; p++) {
-          const i = order[p]!;
-          if (!has || has(i)) out[found++] = i;
-        }
-        return;
-      }
-      const run: number[] = [];
-      for (let p = start; p < end; p++) {
+/** The first `needed` matches in the order of a primary index (and later keys within its runs). */
+function walk(
+  primary: SortedIndex,
+  direction: 1 | -1,
+  domain: readonly Span[],
+  has: Test | undefined,
+  rest: readonly Key[],
+  needed: number,
+): number[] {
+  const { order, ranks } = primary;
+  const out: number[] = [];
+  const byRest = rest.length > 0 ? comparator(rest) : undefined;
+  // A run of equal primary values, in dataset order: taken as it comes, or ordered by the later keys.
+  const takeRun = (start: number, end: number) => {
+    if (!byRest) {
+      for (let p = start; p < end && out.length < needed; p++) {
         const i = order[p]!;
-        if (!has || has(i)) run.push(i);
+        if (!has || has(i)) out.push(i);
       }
-      const best = smallest(run, needed - found, byRest);
-      out.set(best, found);
-      found += best.length;
-    };
+      return;
+    }
+    const run: number[] = [];
+    for (let p = start; p < end; p++) {
+      const i = order[p]!;
+      if (!has || has(i)) run.push(i);
+    }
+    for (const i of smallest(run, needed - out.length, byRest)) out.push(i);
+  };
+  for (const [lo, hi] of direction === 1 ? domain : [...domain].reverse()) {
     if (direction === 1 && !byRest) {
       takeRun(lo, hi);
     } else if (direction === 1) {
-      for (let p = lo; p < hi && found < needed; ) {
+      for (let p = lo; p < hi && out.length < needed; ) {
         const rank = ranks[order[p]!]!;
         let end = p + 1;
         while (end < hi && ranks[order[end]!] === rank) end++;
@@ -353,14 +414,15 @@ export class Planner {
         p = end;
       }
     } else {
-      for (let p = hi; p > lo && found < needed; ) {
+      for (let p = hi; p > lo && out.length < needed; ) {
         const start = Math.max(lo, ranks[order[p - 1]!]!);
         takeRun(start, p);
         p = start;
       }
     }
-    return out.subarray(0, found);
+    if (out.length >= needed) break;
   }
+  return out;
 }
 
 interface Key {
@@ -389,10 +451,10 @@ export function smallest(
   candidates: ArrayLike<number>,
   k: number,
   compare: (a: number, b: number) => number,
-): Uint32Array {
+): number[] {
   const n = candidates.length;
-  if (n <= k) return Uint32Array.from(candidates).sort(compare);
-  const heap = new Uint32Array(k);
+  if (n <= k) return Array.from(candidates).sort(compare);
+  const heap: number[] = new Array(k);
   let size = 0;
   const replaceTop = (item: number) => {
     let at = 0;

@@ -42,7 +42,7 @@ export interface Selection {
   /** Every match, not just this page. */
   total: number;
   /** Ticket indexes of the page, in order. */
-  page: Uint32Array;
+  page: number[];
 }
 
 /** Datasets up to this size keep every ticket's JSON text. */
