@@ -107,7 +107,7 @@ export function ticketHead(data: Dataset, index: number): string {
  * point): the versions format them differently only in case, so every
  * filter and sort selects the same tickets in the same order on each.
  */
-export const customerKey = (name: string): string => name.toLowerCase();
+const customerKey = (name: string): string => name.toLowerCase();
 
 export interface Column {
   /** Dates compare as epoch seconds, everything else as text. */

@@ -148,7 +148,7 @@ function build(data: Dataset, column: Column): SortedIndex {
 }
 
 /** The fields whose orders are built with the store: those filters and sorts use most. */
-export const EAGER_FIELDS = ['status', 'customer', 'product', '_created', '_updated'] as const;
+const EAGER_FIELDS = ['status', 'customer', 'product', '_created', '_updated'] as const;
 
 /** Every column's sorted order, built on first use (or at once for EAGER_FIELDS). */
 export class Indexes {

@@ -15,7 +15,7 @@ import type { SortKey } from './query.ts';
 import { type Condition, predicateOf } from './where.ts';
 
 /** Positions [lo, hi) of an index's order: the tickets whose values lie in a range. */
-export type Span = readonly [lo: number, hi: number];
+type Span = readonly [lo: number, hi: number];
 
 /** The tickets a filter selects, in whichever form was cheapest to get. */
 export type Matches =
@@ -98,7 +98,7 @@ function clearTail(words: Uint32Array, count: number): void {
 }
 
 /** The members of a set, in ascending ticket order except for spans of a sorted order. */
-export function members(matches: Matches, datasetOrder: SortedIndex): ArrayLike<number> {
+function members(matches: Matches, datasetOrder: SortedIndex): ArrayLike<number> {
   switch (matches.kind) {
     case 'all':
       return datasetOrder.order;
@@ -131,7 +131,7 @@ export function members(matches: Matches, datasetOrder: SortedIndex): ArrayLike<
   }
 }
 
-export function membership(matches: Matches): Test {
+function membership(matches: Matches): Test {
   switch (matches.kind) {
     case 'all':
       return () => true;
