@@ -22,8 +22,17 @@ export type Matches =
   | { readonly kind: 'all'; readonly count: number }
   /** Sorted, disjoint, non-empty spans of one index's order. */
   | { readonly kind: 'spans'; readonly index: SortedIndex; readonly spans: readonly Span[]; readonly count: number }
-  /** Bit i of word i >> 5 is set for ticket i. */
-  | { readonly kind: 'bits'; readonly words: Uint32Array; readonly count: number };
+  /**
+   * Bit i of word i >> 5 is set for ticket i. `within`: spans of indexes that
+   * hold every member (those of an `$and`'s parts), so that a page sorted by
+   * one of those fields walks only them.
+   */
+  | {
+      readonly kind: 'bits';
+      readonly words: Uint32Array;
+      readonly count: number;
+      readonly within?: readonly { readonly index: SortedIndex; readonly spans: readonly Span[] }[];
+    };
 
 type Test = (index: number) => boolean;
 
@@ -85,10 +94,10 @@ const wordsFor = (count: number) => new Uint32Array((count + 31) >>> 5);
 function popcount(words: Uint32Array): number {
   let total = 0;
   for (let w = 0; w < words.length; w++) {
-    let v = words[w]!;
+    let v = words[w]! | 0;
     v -= (v >>> 1) & 0x55555555;
     v = (v & 0x33333333) + ((v >>> 2) & 0x33333333);
-    total += (((v + (v >>> 4)) & 0x0f0f0f0f) * 0x01010101) >>> 24;
+    total += Math.imul((v + (v >>> 4)) & 0x0f0f0f0f, 0x01010101) >>> 24;
   }
   return total;
 }
@@ -116,10 +125,12 @@ function members(matches: Matches, datasetOrder: SortedIndex): ArrayLike<number>
     }
     case 'bits': {
       // Small sets in a plain array: a typed array's memory outside the heap costs more to get and free.
+      // Words are read as signed 32-bit integers: V8 keeps those unboxed, where a word with its top bit
+      // set read as unsigned is a heap number, which made this loop forty times slower.
       const out: number[] = [];
       const { words } = matches;
       for (let w = 0; w < words.length; w++) {
-        let v = words[w]!;
+        let v = words[w]! | 0;
         while (v !== 0) {
           const low = v & -v;
           out.push((w << 5) | (31 - Math.clz32(low)));
@@ -263,10 +274,11 @@ export class Planner {
     // The smallest part's tickets, each tested against the others.
     const [best, ...rest] = plans as [Plan, ...Plan[]];
     const tests = rest.map((p) => p.has);
+    const within = [...byIndex].map(([index, spans]) => ({ index, spans }));
     return {
       estimate: best.estimate,
       has: (i) => best.has(i) && tests.every((t) => t(i)),
-      resolve: () => this.#filter(best.resolve(), tests),
+      resolve: () => ({ ...this.#filter(best.resolve(), tests), within }),
     };
   }
 
@@ -308,7 +320,7 @@ export class Planner {
   }
 
   /** The members of a set that pass every test. */
-  #filter(matches: Matches, tests: Test[]): Matches {
+  #filter(matches: Matches, tests: Test[]): Matches & { kind: 'bits' } {
     const words = wordsFor(this.#count);
     let found = 0;
     const candidates = members(matches, this.indexes.datasetOrder);
@@ -334,12 +346,18 @@ export class Planner {
     const keys = sort.map((k) => ({ index: this.indexes.of(k.field)!, direction: k.direction }));
     const [primary = { index: this.indexes.datasetOrder, direction: 1 }, ...rest] = keys;
     // Spans of the primary order are read directly; anything else is walked
-    // over the whole order, skipping tickets that do not match. A walk visits
-    // about needed / density positions (to the end of a run of equal values
-    // when later keys must order it); a top-k visits every match once.
+    // over the spans that hold it (the whole order if none is known),
+    // skipping tickets that do not match. A walk visits about needed /
+    // density positions (to the end of a run of equal values when later keys
+    // must order it); a top-k visits every match once.
     const inSpans = matches.kind === 'spans' && matches.index === primary.index;
-    const domain: readonly Span[] = inSpans ? matches.spans : [[0, this.#count]];
-    const visits = Math.ceil((needed * (inSpans ? total : this.#count)) / total);
+    const bound = inSpans
+      ? matches.spans
+      : matches.kind === 'bits'
+        ? matches.within?.find((w) => w.index === primary.index)?.spans
+        : undefined;
+    const domain: readonly Span[] = bound ?? [[0, this.#count]];
+    const visits = Math.ceil((needed * (bound ? sizeOf(bound) : this.#count)) / total);
     const walkCost = rest.length === 0 ? visits : toRunEnd(primary.index, primary.direction, domain, visits);
     const topKCost = matches.kind === 'bits' ? total + (this.#count >>> 5) : total;
     const picked =
