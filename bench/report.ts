@@ -2,7 +2,7 @@
 // README. Each table's cells are built once and rendered either way.
 import { type Align, milliseconds, table } from '../src/cli/render.ts';
 import type { HttpResults } from './http.ts';
-import type { Latency, ScaleResults } from './scale.ts';
+import { type Latency, type ScaleResults, WHERE_KINDS, WHERE_SORT, WHERE_TITLES } from './scale.ts';
 import type { SerializeResults } from './serialize.ts';
 import type { TargetResult } from './targets.ts';
 
@@ -105,10 +105,25 @@ export function scaleTable(scale: ScaleResults): Table {
   };
 }
 
+export function whereTable(scale: ScaleResults): Table {
+  return {
+    title: `Scale: first-time \`where\` queries, median of ${scale.plan.repeats} each, without / with sort=${WHERE_SORT}`,
+    align: ['right', ...WHERE_KINDS.map(() => 'right' as const)],
+    rows: [
+      ['tickets', ...WHERE_KINDS.map((k) => WHERE_TITLES[k])],
+      ...scale.rows.map((r) => [
+        integer(r.tickets),
+        ...WHERE_KINDS.map((k) => `${milliseconds(r.where[k].plainMs)} / ${milliseconds(r.where[k].sortedMs)}`),
+      ]),
+    ],
+  };
+}
+
 export function targetsTable(targets: TargetResult[]): Table {
   const value = (t: TargetResult) => {
     if (t.measured === undefined) return 'not measured';
-    return t.unit === 'x' ? times(t.measured) : `${t.measured.toFixed(t.unit === 's' ? 2 : 0)} ${t.unit}`;
+    if (t.unit === 'x') return times(t.measured);
+    return `${t.unit === 'req/s' ? integer(t.measured) : t.measured.toFixed(t.unit === 's' ? 2 : 0)} ${t.unit}`;
   };
   return {
     title: 'Targets (informational: speed never fails the run)',

@@ -78,7 +78,7 @@ export function runSerialize(plan: SerializePlan, log: (line: string) => void): 
     const expected = store.collection(queryString).body.toString();
     const page = JSON.parse(expected) as Page;
     const query = parseListQuery(queryString);
-    const indexes = store.matches(undefined, []).subarray(0, items);
+    const indexes = store.select(undefined, [], 0, items).page;
     const candidates: Candidate[] = [
       {
         name: 'ecadraft collectionBody, fragments',

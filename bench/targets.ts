@@ -1,7 +1,7 @@
 // The performance targets (docs/performance.md), checked against a run's ratios. Informational only:
 // these machines are too noisy for speed to fail anything.
 import type { HttpResults, HttpRow } from './http.ts';
-import type { ScaleResults } from './scale.ts';
+import { type ScaleResults, WHERE_KINDS, WHERE_SORT, WHERE_TITLES, type WhereKind } from './scale.ts';
 import type { ScenarioId } from './scenarios.ts';
 
 export interface TargetResult {
@@ -18,7 +18,7 @@ interface Target {
   label: string;
   op: '>=' | '<=';
   limit: number;
-  unit: 'x' | 'MB' | 's';
+  unit: 'x' | 'MB' | 's' | 'req/s';
   measure: (http: HttpResults | undefined, scale: ScaleResults | undefined) => number | undefined;
 }
 
@@ -38,6 +38,28 @@ const readyS = (tickets: number) => (_: unknown, scale: ScaleResults | undefined
   return ms === undefined ? undefined : ms / 1000;
 };
 
+/** How much slower a first-time `where` of a kind is at a million tickets than at ten thousand (a scan: about 100x). */
+const whereGrowth =
+  (kind: WhereKind, sorted: boolean) =>
+  (_: unknown, scale: ScaleResults | undefined): number | undefined => {
+    const at = (tickets: number) => {
+      const ms = scaleRow(scale, tickets)?.where[kind];
+      return sorted ? ms?.sortedMs : ms?.plainMs;
+    };
+    const [large, small] = [at(1_000_000), at(10_000)];
+    return large === undefined || small === undefined || small === 0 ? undefined : large / small;
+  };
+
+const whereTargets: Target[] = WHERE_KINDS.flatMap((kind) =>
+  [false, true].map((sorted) => ({
+    label: `where, ${WHERE_TITLES[kind]}${sorted ? `, sort=${WHERE_SORT}` : ''}: 1,000,000 / 10,000 tickets`,
+    op: '<=' as const,
+    limit: 10,
+    unit: 'x' as const,
+    measure: whereGrowth(kind, sorted),
+  })),
+);
+
 export const TARGETS: readonly Target[] = [
   { label: '(a) GET /tickets, x ceiling', op: '>=', limit: 0.9, unit: 'x', measure: vsCeiling('a') },
   { label: '(d) GET /tickets/{id}, x ceiling', op: '>=', limit: 0.85, unit: 'x', measure: vsCeiling('d') },
@@ -53,7 +75,15 @@ export const TARGETS: readonly Target[] = [
   { label: 'RSS at 100 tickets', op: '<=', limit: 100, unit: 'MB', measure: rssMb(100) },
   { label: 'RSS at 1,000,000 tickets', op: '<=', limit: 400, unit: 'MB', measure: rssMb(1_000_000) },
   { label: 'ready at 100 tickets', op: '<=', limit: 0.5, unit: 's', measure: readyS(100) },
-  { label: 'ready at 1,000,000 tickets', op: '<=', limit: 10, unit: 's', measure: readyS(1_000_000) },
+  { label: 'ready at 1,000,000 tickets', op: '<=', limit: 2, unit: 's', measure: readyS(1_000_000) },
+  {
+    label: '(c) at 1,000,000 tickets, load',
+    op: '>=',
+    limit: 200,
+    unit: 'req/s',
+    measure: (_, scale) => scaleRow(scale, 1_000_000)?.loadRps,
+  },
+  ...whereTargets,
 ];
 
 export function evaluateTargets(http: HttpResults | undefined, scale: ScaleResults | undefined): TargetResult[] {

@@ -17,11 +17,21 @@ export type Field = (typeof FIELDS)[number];
 const REFERENCE = Date.UTC(2024, 0, 1) / 1000;
 const SPAN = 2 * 365 * 86400;
 
+/** Values drawn from a short list: ticket i's is `values[codes[i]]`. */
+export interface Coded {
+  readonly codes: Uint8Array | Uint32Array;
+  readonly values: readonly string[];
+}
+
 export interface Dataset {
   readonly count: number;
   /** Served (formatted) customer names; tickets of one customer share the string. */
   readonly customers: readonly string[];
+  /** The same names as `where` and `sort` compare them (`customerKey`). */
+  readonly customerKeys: Coded;
   readonly products: readonly string[];
+  /** The same products, coded: an index sorts the few thousand names, not a name per ticket. */
+  readonly productCodes: Coded;
   readonly statuses: Uint8Array;
   readonly created: Uint32Array;
   readonly updated: Uint32Array;
@@ -60,15 +70,23 @@ export function idAt(data: Dataset, index: number): string {
   return s;
 }
 
+function computeEtag(data: Dataset, index: number): void {
+  createHash('sha1')
+    .update(`${ticketHead(data, index)}}`)
+    .digest()
+    .copy(data.etags, index * 20);
+  data.etagKnown[index] = 1;
+}
+
 export function etagAt(data: Dataset, index: number): string {
-  if (!data.etagKnown[index]) {
-    createHash('sha1')
-      .update(`${ticketHead(data, index)}}`)
-      .digest()
-      .copy(data.etags, index * 20);
-    data.etagKnown[index] = 1;
-  }
+  if (!data.etagKnown[index]) computeEtag(data, index);
   return data.etags.toString('hex', index * 20, index * 20 + 20);
+}
+
+/** Every ticket's ETag bytes, computing those not yet known. */
+function allEtags(data: Dataset): Buffer {
+  for (let i = 0; i < data.count; i++) if (!data.etagKnown[i]) computeEtag(data, i);
+  return data.etags;
 }
 
 export function statusAt(data: Dataset, index: number): string {
@@ -84,29 +102,58 @@ export function ticketHead(data: Dataset, index: number): string {
   );
 }
 
+/**
+ * Customer names compare in lower case (locale-independent, then by code
+ * point): the versions format them differently only in case, so every
+ * filter and sort selects the same tickets in the same order on each.
+ */
+const customerKey = (name: string): string => name.toLowerCase();
+
 export interface Column {
   /** Dates compare as epoch seconds, everything else as text. */
   kind: 'string' | 'date';
+  /** The value as `where` and `sort` compare it. */
   get: (index: number) => string | number;
+  /** What a string operand becomes before it is compared with `get`'s values; as is when absent. */
+  fold?: (operand: string) => string;
+  /** The column as an index reads it, without building a value per ticket. */
+  encoding:
+    | { kind: 'coded'; coded: Coded }
+    | { kind: 'seconds'; values: Uint32Array }
+    /** Text that spells fixed-width bytes in lowercase hex (ids, ETags): the bytes sort as the text does. */
+    | { kind: 'hex'; read: () => Buffer; width: number };
 }
+
+const STATUS_CODES = (data: Dataset): Coded => ({ codes: data.statuses, values: STATUSES });
 
 /** How to read one served field of any ticket; undefined for a field tickets lack. */
 export function columnOf(data: Dataset, field: string): Column | undefined {
   switch (field) {
-    case 'customer':
-      return { kind: 'string', get: (i) => data.customers[i]! };
+    case 'customer': {
+      const { codes, values } = data.customerKeys;
+      return {
+        kind: 'string',
+        get: (i) => values[codes[i]!]!,
+        fold: customerKey,
+        encoding: { kind: 'coded', coded: data.customerKeys },
+      };
+    }
     case 'product':
-      return { kind: 'string', get: (i) => data.products[i]! };
+      return { kind: 'string', get: (i) => data.products[i]!, encoding: { kind: 'coded', coded: data.productCodes } };
     case 'status':
-      return { kind: 'string', get: (i) => statusAt(data, i) };
+      return { kind: 'string', get: (i) => statusAt(data, i), encoding: { kind: 'coded', coded: STATUS_CODES(data) } };
     case '_id':
-      return { kind: 'string', get: (i) => idAt(data, i) };
+      return { kind: 'string', get: (i) => idAt(data, i), encoding: { kind: 'hex', read: () => data.ids, width: 16 } };
     case '_etag':
-      return { kind: 'string', get: (i) => etagAt(data, i) };
+      return {
+        kind: 'string',
+        get: (i) => etagAt(data, i),
+        encoding: { kind: 'hex', read: () => allEtags(data), width: 20 },
+      };
     case '_created':
-      return { kind: 'date', get: (i) => data.created[i]! };
+      return { kind: 'date', get: (i) => data.created[i]!, encoding: { kind: 'seconds', values: data.created } };
     case '_updated':
-      return { kind: 'date', get: (i) => data.updated[i]! };
+      return { kind: 'date', get: (i) => data.updated[i]!, encoding: { kind: 'seconds', values: data.updated } };
     default:
       return undefined;
   }
@@ -156,14 +203,18 @@ export function generateDataset(count: number, seed: number, formatCustomer: (ra
   );
   const productPool = Array.from({ length: Math.min(count, PRODUCT_POOL) }, () => faker.commerce.productName());
   const customers = new Array<string>(count);
+  const customerCodes = new Uint32Array(count);
   const products = new Array<string>(count);
+  const productCodes = new Uint32Array(count);
   const statuses = new Uint8Array(count);
   const created = new Uint32Array(count);
   const updated = new Uint32Array(count);
   const ids = Buffer.alloc(count * 16);
   for (let i = 0; i < count; i++) {
-    customers[i] = customerPool[faker.number.int({ max: customerPool.length - 1 })]!;
-    products[i] = productPool[faker.number.int({ max: productPool.length - 1 })]!;
+    customerCodes[i] = faker.number.int({ max: customerPool.length - 1 });
+    customers[i] = customerPool[customerCodes[i]!]!;
+    productCodes[i] = faker.number.int({ max: productPool.length - 1 });
+    products[i] = productPool[productCodes[i]!]!;
     statuses[i] = faker.number.int({ max: STATUSES.length - 1 });
     // A version 4 UUID from faker's generator, without building its text.
     for (let w = 0; w < 4; w++) ids.writeUInt32BE(faker.number.int({ max: 0xffffffff }), i * 16 + w * 4);
@@ -176,7 +227,9 @@ export function generateDataset(count: number, seed: number, formatCustomer: (ra
   return {
     count,
     customers,
+    customerKeys: { codes: customerCodes, values: customerPool.map(customerKey) },
     products,
+    productCodes: { codes: productCodes, values: productPool },
     statuses,
     created,
     updated,

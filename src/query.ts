@@ -31,9 +31,37 @@ export interface ListQuery {
 
 const RESERVED = new Set(['where', 'sort', 'page', 'max_results', 'projection', 'embedded']);
 
-/** First occurrence of each parameter, in request order. */
+/** A form-encoded name or value: `+` is a space, then percent-escapes as UTF-8; throws URIError when they are not. */
+function decodeComponent(text: string): string {
+  const spaced = text.includes('+') ? text.replaceAll('+', ' ') : text;
+  return spaced.includes('%') ? decodeURIComponent(spaced) : spaced;
+}
+
+const NON_ASCII = /[^\0-\x7f]/;
+
+/**
+ * First occurrence of each parameter, in request order, decoded as
+ * URLSearchParams decodes them. Well-formed input (what HTTP delivers: ASCII,
+ * escapes of UTF-8) is split and decoded here, which costs a fraction of
+ * building a URLSearchParams; anything else (a `%` that starts no escape,
+ * escapes that are not UTF-8, raw non-ASCII text) is left to
+ * URLSearchParams's lenient rules.
+ */
 export function parseParams(queryString: string): Map<string, string> {
   const params = new Map<string, string>();
+  if (!NON_ASCII.test(queryString)) {
+    try {
+      for (const part of queryString.split('&')) {
+        if (part === '') continue;
+        const eq = part.indexOf('=');
+        const key = decodeComponent(eq < 0 ? part : part.slice(0, eq));
+        if (!params.has(key)) params.set(key, eq < 0 ? '' : decodeComponent(part.slice(eq + 1)));
+      }
+      return params;
+    } catch {
+      params.clear();
+    }
+  }
   for (const [key, value] of new URLSearchParams(queryString)) {
     if (!params.has(key)) params.set(key, value);
   }

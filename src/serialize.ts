@@ -3,6 +3,7 @@
 import { type Dataset, etagAt, type Field, idAt, ticketHead } from './dataset.ts';
 import { formatHttpDate } from './dates.ts';
 import { DEFAULT_MAX_RESULTS, type ListQuery } from './query.ts';
+import { flat } from './strings.ts';
 
 /** Stated in full, so a body sent as text and the same body sent as bytes get the same header. */
 export const JSON_CONTENT_TYPE = 'application/json; charset=utf-8';
@@ -11,12 +12,41 @@ export const HOME_BODY = '{"_links":{"child":[{"href":"tickets","title":"tickets
 
 // Eve echoes parameter values raw; these are the characters a URL query may
 // not hold as they are (and `%` that starts no escape, `#` that would end the
-// query), so the href stays a valid URL that decodes to Eve's text.
-// biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are among those a query may not hold raw.
-const NOT_IN_QUERY = /[\s"{}<>|\\^`#\u{0}-\u{1f}\u{7f}-\u{10ffff}]|%(?![0-9A-Fa-f]{2})/gu;
+// query), so the href stays a valid URL that decodes to Eve's text: controls,
+// space, `"#<>\^`{|}` and DEL, escaped by this table, and everything beyond
+// ASCII, escaped as UTF-8.
+const ESCAPED_ASCII: (string | undefined)[] = Array.from({ length: 128 }, (_, c) =>
+  c <= 0x20 || c === 0x7f || '"#<>\\^`{|}'.includes(String.fromCharCode(c))
+    ? encodeURIComponent(String.fromCharCode(c))
+    : undefined,
+);
 
-function escapeQueryValue(text: string): string {
-  return text.replace(NOT_IN_QUERY, encodeURIComponent);
+const isHexDigit = (c: number) => (c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x46) || (c >= 0x61 && c <= 0x66);
+
+/** A character loop rather than a regular expression with a callback: it runs for every page's links. */
+export function escapeQueryValue(text: string): string {
+  let out = '';
+  let from = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    let escaped: string | undefined;
+    let end = i + 1;
+    if (c < 0x80) {
+      escaped =
+        c === 0x25 && !(isHexDigit(text.charCodeAt(i + 1)) && isHexDigit(text.charCodeAt(i + 2)))
+          ? '%25'
+          : ESCAPED_ASCII[c];
+    } else {
+      // A surrogate pair is one character, escaped as its four UTF-8 bytes.
+      if (c >= 0xd800 && c < 0xdc00 && (text.charCodeAt(i + 1) & 0xfc00) === 0xdc00) end++;
+      escaped = encodeURIComponent(text.slice(i, end));
+    }
+    if (escaped === undefined) continue;
+    out += text.slice(from, i) + escaped;
+    from = end;
+    i = end - 1;
+  }
+  return from === 0 ? text : out + text.slice(from);
 }
 
 /**
@@ -91,7 +121,7 @@ export class Fragments {
 
   #build(index: number): string {
     const d = this.data;
-    return `${ticketHead(d, index)},"_etag":"${etagAt(d, index)}"${listedLinks(idAt(d, index))}`;
+    return flat(`${ticketHead(d, index)},"_etag":"${etagAt(d, index)}"${listedLinks(idAt(d, index))}`);
   }
 
   /** A projected ticket as a collection lists it: only the chosen fields, in Eve's order. */

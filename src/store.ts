@@ -1,15 +1,16 @@
 // Answers Eve's reads from the dataset: the hot path, with no web framework in
 // it, so it is tested and benchmarked on its own. Everything a response depends
 // on is in its URL, so whole bodies are cached by URL (from a URL's second
-// request on); filtered and sorted index lists are cached by their normalized
-// query, and sort orders are computed once.
-import { createHash } from 'node:crypto';
-import { columnOf, type Dataset, etagAt, findById } from './dataset.ts';
+// request on). Filters and sorts are answered from indexes (indexes.ts,
+// planner.ts); combined filters' results are cached by their normalized text.
+import { hash } from 'node:crypto';
+import { type Dataset, etagAt, findById } from './dataset.ts';
+import { Indexes } from './indexes.ts';
 import { Doorkeeper, LruCache } from './lru.ts';
+import { type Matches, Planner } from './planner.ts';
 import { parseListQuery, type SortKey } from './query.ts';
 import { collectionBody, Fragments, itemBody, lastModified, prettify } from './serialize.ts';
-import { compareCodePoints } from './strings.ts';
-import { compileWhere, type Where } from './where.ts';
+import { conditionOf, type Where } from './where.ts';
 
 /** The paths this store answers, as Fastify routes and metric labels name them. */
 export const COLLECTION_PATH = '/tickets';
@@ -33,13 +34,19 @@ export interface Representation {
 }
 
 export interface StoreOptions {
-  /** Bytes of response bodies kept for repeated URLs. */
+  /** Bytes of response bodies kept for repeated URLs (the benchmark sets 0 to time misses). */
   responseCacheBytes?: number;
-  /** Bytes of ticket indexes kept for repeated filters and sorts. */
-  matchCacheBytes?: number;
-  /** Datasets up to this size keep every ticket's JSON text. */
-  fragmentMemoLimit?: number;
 }
+
+export interface Selection {
+  /** Every match, not just this page. */
+  total: number;
+  /** Ticket indexes of the page, in order. */
+  page: number[];
+}
+
+/** Datasets up to this size keep every ticket's JSON text. */
+const FRAGMENT_MEMO_LIMIT = 200_000;
 
 /** A ticket id: a lowercase UUID. Anything else is no ticket. */
 export const ID_PATTERN = '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$';
@@ -59,48 +66,60 @@ export function validatorHeaders(rep: Representation): [string, string][] {
   return headers;
 }
 
-type Ranks = Uint32Array;
-
 const ITEM_PATH_LENGTH = '/tickets/'.length + 36;
 const collectionKey = (queryString: string) => `?${queryString}`;
 const itemKey = (id: string, queryString: string) => `${id}?${queryString}`;
 
+type Route =
+  | { path: typeof COLLECTION_PATH; queryString: string }
+  | { path: typeof ITEM_PATH; id: string; queryString: string };
+
+/**
+ * The Eve route a request target names, literally (`/tickets`, `/tickets/{_id}`,
+ * each with an optional trailing slash); undefined for every other spelling,
+ * which is left to the router.
+ */
+function routeOf(url: string): Route | undefined {
+  const { path: target, queryString } = splitTarget(url);
+  const path = target.endsWith('/') ? target.slice(0, -1) : target;
+  if (path === COLLECTION_PATH) return { path, queryString };
+  if (path.length === ITEM_PATH_LENGTH && path.startsWith('/tickets/'))
+    return { path: ITEM_PATH, id: path.slice(9), queryString };
+  return undefined;
+}
+
 export class Store {
   readonly fragments: Fragments;
   readonly #responses: LruCache<Representation>;
-  readonly #matches: LruCache<Uint32Array>;
-  readonly #ranks = new Map<string, Ranks>();
+  readonly indexes: Indexes;
+  readonly planner: Planner;
+  readonly #matches: LruCache<Matches & { kind: 'bits' }>;
   readonly #doorkeeper = new Doorkeeper();
-  #datasetOrder: Uint32Array | undefined;
 
   constructor(
     readonly data: Dataset,
     options: StoreOptions = {},
   ) {
-    this.fragments = new Fragments(data, options.fragmentMemoLimit ?? 200_000);
+    this.fragments = new Fragments(data, FRAGMENT_MEMO_LIMIT);
+    this.indexes = new Indexes(data);
+    this.planner = new Planner(this.indexes);
     this.#responses = new LruCache(
       options.responseCacheBytes ?? 16 * 1024 * 1024,
       (r) => Buffer.byteLength(r.body) + 150,
     );
-    // Room for a few full orders of the dataset (4 bytes a ticket) besides the filters.
-    this.#matches = new LruCache(
-      options.matchCacheBytes ?? Math.max(8 * 1024 * 1024, data.count * 16),
-      (m) => m.byteLength,
-    );
+    // Room for 128 filters' bitmaps at any size, and far more on small datasets.
+    this.#matches = new LruCache(Math.max(8 * 1024 * 1024, data.count * 16), (m) => m.words.byteLength);
   }
 
   /**
-   * The cached answer for a request target, without computing anything: the
-   * whole cost of a repeated request. Paths as the routes accept them
-   * (`/tickets`, `/tickets/{_id}`, each with an optional trailing slash).
+   * The answer to a GET of a request target: undefined when the target is not
+   * one of the Eve routes as `routeOf` reads them, or names no ticket. Throws
+   * HttpError on a bad parameter.
    */
-  cached(url: string): Representation | undefined {
-    const { path: target, queryString } = splitTarget(url);
-    const path = target.endsWith('/') ? target.slice(0, -1) : target;
-    if (path === COLLECTION_PATH) return this.#responses.get(collectionKey(queryString));
-    if (path.length === ITEM_PATH_LENGTH && path.startsWith('/tickets/'))
-      return this.#responses.get(itemKey(path.slice(9), queryString));
-    return undefined;
+  answer(url: string): Representation | undefined {
+    const route = routeOf(url);
+    if (route?.path === COLLECTION_PATH) return this.collection(route.queryString);
+    return route && this.item(route.id, route.queryString);
   }
 
   /** GET /tickets with this raw query string. Throws HttpError on a bad parameter. */
@@ -109,21 +128,19 @@ export class Store {
     const cached = this.#responses.get(key);
     if (cached) return cached;
     const query = parseListQuery(queryString);
-    const matches = this.matches(query.where, query.sort);
-    const start = (query.page - 1) * query.maxResults;
-    const page = matches.subarray(Math.min(start, matches.length), Math.min(start + query.maxResults, matches.length));
+    const { total, page } = this.select(query.where, query.sort, (query.page - 1) * query.maxResults, query.maxResults);
     const items: string[] = [];
     for (const i of page) {
       items.push(query.projection ? this.fragments.projected(i, query.projection) : this.fragments.listed(i));
     }
-    let text = collectionBody(items, query, matches.length);
+    let text = collectionBody(items, query, total);
     if (query.pretty) text = prettify(text);
     const rep: Representation = {
       path: COLLECTION_PATH,
       body: text,
-      etag: `"${createHash('sha1').update(text).digest('hex')}"`,
+      etag: `"${hash('sha1', text)}"`,
       lastModified: lastModified(this.data, page),
-      total: matches.length,
+      total,
     };
     this.#remember(key, rep);
     return rep;
@@ -138,7 +155,7 @@ export class Store {
     if (index < 0) return undefined;
     const query = parseListQuery(queryString);
     // An item ignores `where`, but a bad one is refused exactly as on the collection.
-    if (query.where) compileWhere(this.data, query.where);
+    if (query.where) conditionOf(this.data, query.where);
     const fields = query.projection
       ? this.fragments.projectedFields(index, query.projection)
       : this.fragments.fields(index);
@@ -162,68 +179,23 @@ export class Store {
     this.#responses.set(key, rep);
   }
 
-  /** Indexes of the matching tickets, in the requested order. */
-  matches(where: Where | undefined, sort: SortKey[]): Uint32Array {
+  /**
+   * How many tickets match, and those at [skip, skip + take) in the requested
+   * order (ties in dataset order).
+   */
+  select(where: Where | undefined, sort: readonly SortKey[], skip: number, take: number): Selection {
     // A field no ticket has sorts as missing everywhere: it cannot reorder anything.
-    const keys = sort.filter((k) => columnOf(this.data, k.field) !== undefined);
-    const ordered = this.#sorted(keys);
-    if (!where) return ordered;
-    const cacheKey = `${where.key}\u0000${keys.map((k) => `${k.field}:${k.direction}`).join(',')}`;
-    const cached = this.#matches.get(cacheKey);
+    const keys = sort.filter((k) => this.indexes.of(k.field) !== undefined);
+    const matches = where ? this.#matching(where) : { kind: 'all' as const, count: this.data.count };
+    return { total: matches.count, page: this.planner.page(matches, keys, skip, take) };
+  }
+
+  #matching(where: Where): Matches {
+    const cached = this.#matches.get(where.key);
     if (cached) return cached;
-    const predicate = compileWhere(this.data, where);
-    const hits: number[] = [];
-    for (const i of ordered) if (predicate(i)) hits.push(i);
-    const result = Uint32Array.from(hits);
-    if (this.#doorkeeper.admit(cacheKey)) this.#matches.set(cacheKey, result);
-    return result;
-  }
-
-  #identity(): Uint32Array {
-    if (!this.#datasetOrder) {
-      this.#datasetOrder = new Uint32Array(this.data.count);
-      for (let i = 0; i < this.data.count; i++) this.#datasetOrder[i] = i;
-    }
-    return this.#datasetOrder;
-  }
-
-  #sorted(keys: SortKey[]): Uint32Array {
-    if (keys.length === 0) return this.#identity();
-    const cacheKey = `\u0000${keys.map((k) => `${k.field}:${k.direction}`).join(',')}`;
-    const cached = this.#matches.get(cacheKey);
-    if (cached) return cached;
-    const columns = keys.map((k) => ({ ranks: this.#ranksOf(k.field), direction: k.direction }));
-    const order = this.#identity().slice();
-    // Ties keep dataset order: the index itself is the last key.
-    order.sort((a, b) => {
-      for (const { ranks, direction } of columns) {
-        const d = ranks[a]! - ranks[b]!;
-        if (d !== 0) return d * direction;
-      }
-      return a - b;
-    });
-    this.#matches.set(cacheKey, order);
-    return order;
-  }
-
-  /** Each ticket's position when sorted by the field alone; equal values share a rank. */
-  #ranksOf(field: string): Ranks {
-    let ranks = this.#ranks.get(field);
-    if (ranks) return ranks;
-    const { get } = columnOf(this.data, field)!;
-    const compare = (a: number, b: number) => {
-      const x = get(a),
-        y = get(b);
-      return typeof x === 'number' ? x - (y as number) : compareCodePoints(x, y as string);
-    };
-    const order = this.#identity().slice().sort(compare);
-    ranks = new Uint32Array(this.data.count);
-    let rank = 0;
-    for (let k = 0; k < order.length; k++) {
-      if (k > 0 && compare(order[k - 1]!, order[k]!) !== 0) rank = k;
-      ranks[order[k]!] = rank;
-    }
-    this.#ranks.set(field, ranks);
-    return ranks;
+    const matches = this.planner.evaluate(conditionOf(this.data, where));
+    // Runs of an index cost nothing to find again; only combined results are worth keeping.
+    if (matches.kind === 'bits' && this.#doorkeeper.admit(`\u0000${where.key}`)) this.#matches.set(where.key, matches);
+    return matches;
   }
 }

@@ -1,3 +1,13 @@
+/**
+ * The same text as a flat string. Text built by concatenation is a tree of
+ * parts (V8's cons strings) that every later join walks again, which made
+ * joining 25 remembered tickets five times slower than copying them; slicing
+ * a string makes V8 flatten it once, and the slice reads as one piece.
+ */
+export function flat(text: string): string {
+  return ` ${text}`.slice(1);
+}
+
 /** Compare by Unicode code point, not UTF-16 unit (they differ above U+FFFF). */
 export function compareCodePoints(a: string, b: string): number {
   if (a === b) return 0;

@@ -99,15 +99,50 @@ function checkOperators(filter: JsonObject): void {
 
 // ---- Matching -------------------------------------------------------------
 
-type Kind = Column['kind'] | 'missing';
+export type Comparison = 'eq' | 'gt' | 'gte' | 'lt' | 'lte';
 
-interface Accessor {
-  kind: Kind;
-  get: (index: number) => string | number | undefined;
+/**
+ * A filter as comparisons of one field with a value of that field's own kind
+ * (customer names folded, dates in epoch seconds) under and/or/not. What
+ * Mongo's rules decide without looking at a ticket (a field no ticket has, an
+ * operand of another type, `$exists`) is already a constant here, so both the
+ * scan below and the index planner see only comparisons they can answer.
+ */
+export type Condition =
+  | { readonly op: 'const'; readonly value: boolean }
+  | { readonly op: 'compare'; readonly field: string; readonly test: Comparison; readonly value: string | number }
+  | { readonly op: 'and' | 'or'; readonly parts: readonly Condition[] }
+  | { readonly op: 'not'; readonly part: Condition };
+
+const TRUE: Condition = { op: 'const', value: true };
+const FALSE: Condition = { op: 'const', value: false };
+const constant = (value: boolean): Condition => (value ? TRUE : FALSE);
+
+/** `$and`/`$or` of the parts, nested ones of the same kind flattened and constants folded. */
+function junction(op: 'and' | 'or', parts: Condition[]): Condition {
+  const absorbing = op === 'or';
+  const kept: Condition[] = [];
+  for (const part of parts) {
+    if (part.op === 'const') {
+      if (part.value === absorbing) return part;
+    } else if (part.op === op) {
+      kept.push(...part.parts);
+    } else {
+      kept.push(part);
+    }
+  }
+  if (kept.length === 0) return constant(!absorbing);
+  return kept.length === 1 ? kept[0]! : { op, parts: kept };
 }
 
-function accessor(data: Dataset, field: string): Accessor {
-  return columnOf(data, field) ?? { kind: 'missing', get: () => undefined };
+function negation(part: Condition): Condition {
+  if (part.op === 'const') return constant(!part.value);
+  return part.op === 'not' ? part.part : { op: 'not', part };
+}
+
+interface Field {
+  name: string;
+  column: Column | undefined;
 }
 
 /**
@@ -117,45 +152,24 @@ function accessor(data: Dataset, field: string): Accessor {
  */
 type Operand = { kind: 'string' | 'date'; value: string | number } | { kind: 'null' | 'other' };
 
-function operand(kind: Kind, value: Json): Operand {
+function operand({ column }: Field, value: Json): Operand {
   if (value === null) return { kind: 'null' };
   if (typeof value !== 'string') return { kind: 'other' };
-  if (kind === 'date') {
+  if (column?.kind === 'date') {
     const t = parseHttpDate(value);
     return t === undefined ? { kind: 'other' } : { kind: 'date', value: t };
   }
-  return { kind: 'string', value };
+  return { kind: 'string', value: column?.fold ? column.fold(value) : value };
 }
 
-function compare(a: string | number, b: string | number): number {
-  return typeof a === 'string' ? compareCodePoints(a, b as string) : (a as number) - (b as number);
+function compared(field: Field, op: Operand, test: Comparison): Condition {
+  if (op.kind !== field.column?.kind) return FALSE;
+  return { op: 'compare', field: field.name, test, value: (op as { value: string | number }).value };
 }
 
-function equals(field: Accessor, op: Operand): Predicate {
-  if (field.kind === 'missing') {
-    const matches = op.kind === 'null';
-    return () => matches;
-  }
-  if (op.kind !== field.kind) return () => false;
-  const value = (op as { value: string | number }).value;
-  return (i) => field.get(i) === value;
-}
-
-function ordered(field: Accessor, op: Operand, test: (c: number) => boolean): Predicate {
-  if (field.kind === 'missing' || op.kind !== field.kind) return () => false;
-  const value = (op as { value: string | number }).value;
-  return (i) => test(compare(field.get(i)!, value));
-}
-
-const not =
-  (p: Predicate): Predicate =>
-  (i) =>
-    !p(i);
-const every = (ps: Predicate[]): Predicate => (ps.length === 1 ? ps[0]! : (i) => ps.every((p) => p(i)));
-const some =
-  (ps: Predicate[]): Predicate =>
-  (i) =>
-    ps.some((p) => p(i));
+// A field no ticket has equals null and nothing else.
+const equals = (field: Field, op: Operand): Condition =>
+  field.column ? compared(field, op, 'eq') : constant(op.kind === 'null');
 
 function list(value: Json, name: string): Json[] {
   if (!Array.isArray(value)) unparsable(`${name} needs an array`);
@@ -168,64 +182,135 @@ function conditions(value: Json, name: string): JsonObject[] {
   return items as JsonObject[];
 }
 
-function fieldPredicate(field: Accessor, condition: Json): Predicate {
+function fieldCondition(field: Field, condition: Json): Condition {
   const keys = isObject(condition) ? Object.keys(condition) : [];
-  if (!keys.some((k) => k.startsWith('$'))) return equals(field, operand(field.kind, condition));
+  if (!keys.some((k) => k.startsWith('$'))) return equals(field, operand(field, condition));
   if (!keys.every((k) => k.startsWith('$'))) unparsable('operators and plain values mixed in one condition');
-  const parts = keys.map((op): Predicate => {
+  const parts = keys.map((op): Condition => {
     const value = (condition as JsonObject)[op]!;
-    const arg = () => operand(field.kind, value);
+    const arg = () => operand(field, value);
     switch (op) {
       case '$eq':
         return equals(field, arg());
       case '$ne':
-        return not(equals(field, arg()));
+        return negation(equals(field, arg()));
       case '$gt':
-        return ordered(field, arg(), (c) => c > 0);
+        return compared(field, arg(), 'gt');
       case '$gte':
-        return ordered(field, arg(), (c) => c >= 0);
+        return compared(field, arg(), 'gte');
       case '$lt':
-        return ordered(field, arg(), (c) => c < 0);
+        return compared(field, arg(), 'lt');
       case '$lte':
-        return ordered(field, arg(), (c) => c <= 0);
+        return compared(field, arg(), 'lte');
       case '$in':
-        return some(list(value, op).map((v) => equals(field, operand(field.kind, v))));
+        return junction(
+          'or',
+          list(value, op).map((v) => equals(field, operand(field, v))),
+        );
       case '$nin':
-        return not(some(list(value, op).map((v) => equals(field, operand(field.kind, v)))));
-      case '$exists': {
-        const wanted = value !== false && value !== 0 && value !== null;
-        const has = field.kind !== 'missing';
-        return () => has === wanted;
-      }
+        return negation(
+          junction(
+            'or',
+            list(value, op).map((v) => equals(field, operand(field, v))),
+          ),
+        );
+      case '$exists':
+        return constant((field.column !== undefined) === (value !== false && value !== 0 && value !== null));
       case '$not':
         if (!isObject(value) || Object.keys(value).length === 0) unparsable('$not needs an object of operators');
-        return not(fieldPredicate(field, value));
+        return negation(fieldCondition(field, value));
       default:
         return unparsable(`unsupported operator ${op}`);
     }
   });
-  return every(parts);
+  return junction('and', parts);
 }
 
-function objectPredicate(data: Dataset, filter: JsonObject): Predicate {
-  const parts = Object.keys(filter).map((key): Predicate => {
+function objectCondition(data: Dataset, filter: JsonObject): Condition {
+  const parts = Object.keys(filter).map((key): Condition => {
     const value = filter[key]!;
     switch (key) {
       case '$and':
-        return every(conditions(value, key).map((c) => objectPredicate(data, c)));
+        return junction(
+          'and',
+          conditions(value, key).map((c) => objectCondition(data, c)),
+        );
       case '$or':
-        return some(conditions(value, key).map((c) => objectPredicate(data, c)));
+        return junction(
+          'or',
+          conditions(value, key).map((c) => objectCondition(data, c)),
+        );
       case '$nor':
-        return not(some(conditions(value, key).map((c) => objectPredicate(data, c))));
+        return negation(
+          junction(
+            'or',
+            conditions(value, key).map((c) => objectCondition(data, c)),
+          ),
+        );
       default:
-        return fieldPredicate(accessor(data, key), value);
+        return fieldCondition({ name: key, column: columnOf(data, key) }, value);
     }
   });
-  return parts.length === 0 ? () => true : every(parts);
+  return junction('and', parts);
 }
 
+/** The filter as a Condition; throws the 400 a malformed one deserves. */
+export function conditionOf(data: Dataset, where: Where): Condition {
+  return objectCondition(data, where.filter);
+}
+
+function compare(a: string | number, b: string | number): number {
+  return typeof a === 'string' ? compareCodePoints(a, b as string) : (a as number) - (b as number);
+}
+
+function comparisonPredicate(data: Dataset, condition: Extract<Condition, { op: 'compare' }>): Predicate {
+  const { get } = columnOf(data, condition.field)!;
+  const { value } = condition;
+  switch (condition.test) {
+    case 'eq':
+      return (i) => get(i) === value;
+    case 'gt':
+      return (i) => compare(get(i), value) > 0;
+    case 'gte':
+      return (i) => compare(get(i), value) >= 0;
+    case 'lt':
+      return (i) => compare(get(i), value) < 0;
+    case 'lte':
+      return (i) => compare(get(i), value) <= 0;
+  }
+}
+
+/**
+ * Whether one ticket matches, by reading its values: the definition of a
+ * match, which the index planner must agree with, and its fallback for
+ * fields no index covers.
+ */
+export function predicateOf(data: Dataset, condition: Condition): Predicate {
+  switch (condition.op) {
+    case 'const': {
+      const { value } = condition;
+      return () => value;
+    }
+    case 'compare':
+      return comparisonPredicate(data, condition);
+    case 'and': {
+      const parts = condition.parts.map((c) => predicateOf(data, c));
+      return (i) => parts.every((p) => p(i));
+    }
+    case 'or': {
+      const parts = condition.parts.map((c) => predicateOf(data, c));
+      return (i) => parts.some((p) => p(i));
+    }
+    case 'not': {
+      const part = predicateOf(data, condition.part);
+      return (i) => !part(i);
+    }
+  }
+}
+
+/** The scan: a predicate for the whole filter. */
 export function compileWhere(data: Dataset, where: Where): Predicate {
-  return objectPredicate(data, where.filter);
+  return predicateOf(data, conditionOf(data, where));
 }
 
 // ---- Python-style expressions ---------------------------------------------
