@@ -1,18 +1,19 @@
 # ecadraft production image: the compiled service and its production
-# dependencies on the official Node.js 20 image, run as a numeric non-root user.
+# dependencies on the official Node.js 24 (LTS) image, Debian trixie slim, run
+# as a numeric non-root user.
 #
 #   docker build -t ecadraft .
 #   docker run --rm -p 8080:8080 -e VERSION=v1 ecadraft     # or VERSION=v2
 #
 # The base image is pinned by tag, and fully qualified so that podman/buildah
 # resolve it without short-name aliases. For reproducible production builds pin
-# it by digest as well (docker.io/library/node:20-bookworm-slim@sha256:...);
+# it by digest as well (docker.io/library/node:24-trixie-slim@sha256:...);
 # this repository's CI cannot reach Docker Hub (it builds against a local
 # stand-in of the same name, see test/image/), so a digest could not be tested
 # here and is left out on purpose.
 
 # --- build: all dependencies, compile TypeScript (src/ -> dist/) -------------
-FROM docker.io/library/node:20-bookworm-slim AS build
+FROM docker.io/library/node:24-trixie-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
@@ -21,13 +22,13 @@ COPY src ./src
 RUN npm run build
 
 # --- prod-deps: production dependencies only, from a clean install -----------
-FROM docker.io/library/node:20-bookworm-slim AS prod-deps
+FROM docker.io/library/node:24-trixie-slim AS prod-deps
 WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --omit=dev --no-audit --no-fund
 
 # --- runtime ----------------------------------------------------------------
-FROM docker.io/library/node:20-bookworm-slim AS runtime
+FROM docker.io/library/node:24-trixie-slim AS runtime
 ENV NODE_ENV=production
 WORKDIR /app
 # Nothing is RUN in this stage, it only copies. The files stay owned by root:

