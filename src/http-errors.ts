@@ -11,6 +11,7 @@ import {
   METHOD_NOT_ALLOWED_MESSAGE,
   NOT_FOUND_MESSAGE,
 } from './errors.ts';
+import { VERSION_HEADER } from './format.ts';
 import { JSON_CONTENT_TYPE } from './serialize.ts';
 
 export function sendError(reply: FastifyReply, code: number, message: string): FastifyReply {
@@ -68,6 +69,6 @@ export function writeRawError(socket: Socket, version: string, code: number, mes
   const body = errorBody(code, message);
   socket.end(
     `HTTP/1.1 ${code} ${STATUS_CODES[code]}\r\nContent-Type: ${JSON_CONTENT_TYPE}\r\n${headers}` +
-      `Content-Length: ${Buffer.byteLength(body)}\r\nx-ecadraft-version: ${version}\r\nConnection: close\r\n\r\n${body}`,
+      `Content-Length: ${Buffer.byteLength(body)}\r\n${VERSION_HEADER}: ${version}\r\nConnection: close\r\n\r\n${body}`,
   );
 }

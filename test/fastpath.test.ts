@@ -5,9 +5,9 @@ import t from 'tap';
 import { buildApp } from '../src/app.ts';
 import { loadConfig } from '../src/config.ts';
 import { generateDataset } from '../src/dataset.ts';
+import { Draining } from '../src/draining.ts';
 import { createFastPath } from '../src/fastpath.ts';
 import { FORMATTERS } from '../src/format.ts';
-import { Lifecycle } from '../src/lifecycle.ts';
 import { Metrics } from '../src/metrics.ts';
 import { Store } from '../src/store.ts';
 import { rawRequest } from './helpers/http.ts';
@@ -19,11 +19,11 @@ const listen = async (server: ReturnType<typeof createServer>) => {
 
 t.test('only cache hits of GET and HEAD on the Eve paths take the fast path', async (t) => {
   const store = new Store(generateDataset(100, 1, FORMATTERS.v2.format));
-  const lifecycle = new Lifecycle();
+  const draining = new Draining();
   const fast = createFastPath({
     store,
     version: 'v2',
-    lifecycle,
+    draining,
     metrics: new Metrics('v2', 'upper-case'),
     maxUrlLength: 100,
   });
@@ -67,7 +67,7 @@ t.test('only cache hits of GET and HEAD on the Eve paths take the fast path', as
   t.equal(notModified.status, 304);
   t.equal(notModified.body.length, 0);
   t.equal(notModified.headers.etag, etag);
-  lifecycle.draining = true;
+  draining.active = true;
   t.equal((await rawRequest(`${base}/tickets`)).headers.connection, 'close', 'draining closes each connection');
 });
 

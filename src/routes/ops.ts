@@ -1,22 +1,17 @@
 // Operational endpoints for Kubernetes, the mesh and people: liveness,
 // readiness, what is running, and the API description.
-import { readFileSync } from 'node:fs';
 import type { FastifyInstance } from 'fastify';
+import type { Draining } from '../draining.ts';
 import { FORMATTERS, type VersionName } from '../format.ts';
-import type { Lifecycle } from '../lifecycle.ts';
 import { METRICS_CONTENT_TYPE, type Metrics } from '../metrics.ts';
+import { RELEASE } from '../release.ts';
 import { statusSchema } from '../schemas.ts';
-
-// src/ and dist/ both sit one level below the package root.
-export const RELEASE = (
-  JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }
-).version;
 
 export interface OpsInfo {
   version: VersionName;
   ticketCount: number;
   seed: number;
-  lifecycle: Lifecycle;
+  draining: Draining;
   metrics: Metrics;
 }
 
@@ -36,7 +31,7 @@ export function opsRoutes(app: FastifyInstance, info: OpsInfo): void {
       },
     },
     (_request, reply) => {
-      if (info.lifecycle.draining) return reply.code(503).send({ status: 'draining' });
+      if (info.draining.active) return reply.code(503).send({ status: 'draining' });
       if (!app.server.listening) return reply.code(503).send({ status: 'starting' });
       return { status: 'ok' };
     },
