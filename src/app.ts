@@ -18,7 +18,7 @@ import { Faults } from './faults.ts';
 import { FORMATTERS, VERSION_HEADER } from './format.ts';
 import { clientErrorHandler, handleError, sendError, writeRawError } from './http-errors.ts';
 import { Metrics } from './metrics.ts';
-import { RELEASE } from './release.ts';
+import { SWAGGER_OPTIONS } from './openapi.ts';
 import {
   allowedMethods,
   answerUnrouted,
@@ -32,7 +32,7 @@ import {
 } from './request-steps.ts';
 import { opsRoutes } from './routes/ops.ts';
 import { ticketRoutes } from './routes/tickets.ts';
-import { errorSchema, ticketSchema } from './schemas.ts';
+import { errorSchema, listedTicketSchema, ticketSchema } from './schemas.ts';
 import { Store } from './store.ts';
 
 /** Room for a request line of MAX_URL_LENGTH and ordinary headers; beyond it, 431 (or 414). */
@@ -121,6 +121,7 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
   // Schemas describe the API for OpenAPI; query.ts enforces Eve's lenient rules, so none rejects.
   app.setValidatorCompiler(() => () => true);
   app.addSchema(ticketSchema);
+  app.addSchema(listedTicketSchema);
   app.addSchema(errorSchema);
 
   // The request path, in order. Every request, routed or not, passes these steps before its route.
@@ -139,18 +140,7 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
   app.addContentTypeParser('*', (_request, _payload, done) => done(null, undefined));
   app.setErrorHandler(handleError);
 
-  await app.register(swagger, {
-    openapi: {
-      openapi: '3.0.3',
-      info: {
-        title: 'ecadraft',
-        version: RELEASE,
-        description:
-          'Support tickets in the wire format of Eve, in two versions told apart by the customer casing ' +
-          `and the ${VERSION_HEADER} header.`,
-      },
-    },
-  });
+  await app.register(swagger, SWAGGER_OPTIONS);
   await app.register(swaggerUi, { routePrefix: '/docs' });
 
   ticketRoutes(app, store, faults);

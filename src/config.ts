@@ -39,7 +39,7 @@ interface Parser<T> {
   parse: (text: string) => T | typeof INVALID;
 }
 
-export interface Variable<T> extends Parser<T> {
+interface Variable<T> extends Parser<T> {
   name: string;
   /** The default as text, parsed like any setting, so it is valid by construction. */
   default: string;

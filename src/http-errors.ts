@@ -84,7 +84,7 @@ const UTF8 = new TextDecoder('utf-8', { fatal: true });
  * %C3%A9).` `at` is where the parser stopped in `packet`; it stops on the
  * refused byte, or just after it when that byte ended the URL (a CR).
  */
-export function invalidUrlMessage(packet: Buffer | undefined, at: number | undefined): string {
+function invalidUrlMessage(packet: Buffer | undefined, at: number | undefined): string {
   const general = 'Invalid request URL: a URL may hold only printable ASCII; percent-encode other characters as UTF-8.';
   if (!packet || at === undefined) return general;
   const index = [at, at - 1].find((i) => i >= 0 && i < packet.length && !isUrlByte(packet[i]!));
