@@ -16,7 +16,7 @@ import { METHOD_NOT_ALLOWED_MESSAGE, NOT_FOUND_MESSAGE } from './errors.ts';
 import { createFastPath, type FastPath } from './fastpath.ts';
 import { Faults } from './faults.ts';
 import { FORMATTERS, VERSION_HEADER } from './format.ts';
-import { clientErrorHandler, handleError, sendError, writeRawError } from './http-errors.ts';
+import { clientErrorHandler, handleError, notFound, sendError, writeRawError } from './http-errors.ts';
 import { Metrics } from './metrics.ts';
 import { SWAGGER_OPTIONS } from './openapi.ts';
 import {
@@ -139,6 +139,9 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', (_request, _payload, done) => done(null, undefined));
   app.setErrorHandler(handleError);
+  // An unrouted request never gets here (answerUnrouted answers it first), but a routed one can:
+  // Swagger UI's static files answer a missing file with reply.callNotFound().
+  app.setNotFoundHandler((_request, reply) => notFound(reply));
 
   await app.register(swagger, SWAGGER_OPTIONS);
   await app.register(swaggerUi, { routePrefix: '/docs' });

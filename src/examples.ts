@@ -22,6 +22,17 @@ export const EXAMPLES_NOTE =
   'v2 gives the same with the customer in upper case, and so other `_etag` and `ETag` values.';
 
 const FIRST_ID = '12062f4f-7b5a-4814-9829-9bcba7b1c14e';
+/** The first ticket, as a page lists it and as its own URL serves it, but for `_links`. */
+const FIRST_TICKET = {
+  customer: 'Aufderhar - Parker',
+  status: 'Open',
+  product: 'Fantastic Rubber Fish',
+  _id: FIRST_ID,
+  _updated: 'Sun, 17 Apr 2022 06:34:18 GMT',
+  _created: 'Sun, 10 Apr 2022 23:38:34 GMT',
+  _etag: '065e62d6c0af833d25b06c15194539e9ba74f98c',
+} as const;
+const FIRST_SELF = { title: 'Ticket', href: `tickets/${FIRST_ID}` } as const;
 
 const error = (code: number, message: string) => ({ _status: 'ERR', _error: { code, message } });
 
@@ -43,16 +54,7 @@ export const EXAMPLES = {
     },
     body: {
       _items: [
-        {
-          customer: 'Aufderhar - Parker',
-          status: 'Open',
-          product: 'Fantastic Rubber Fish',
-          _id: FIRST_ID,
-          _updated: 'Sun, 17 Apr 2022 06:34:18 GMT',
-          _created: 'Sun, 10 Apr 2022 23:38:34 GMT',
-          _etag: '065e62d6c0af833d25b06c15194539e9ba74f98c',
-          _links: { self: { title: 'Ticket', href: `tickets/${FIRST_ID}` } },
-        },
+        { ...FIRST_TICKET, _links: { self: FIRST_SELF } },
         {
           customer: 'Heathcote, Howe And Rippin',
           status: 'In Progress',
@@ -79,15 +81,9 @@ export const EXAMPLES = {
     status: 200,
     headers: { etag: '"065e62d6c0af833d25b06c15194539e9ba74f98c"', 'last-modified': 'Sun, 17 Apr 2022 06:34:18 GMT' },
     body: {
-      customer: 'Aufderhar - Parker',
-      status: 'Open',
-      product: 'Fantastic Rubber Fish',
-      _id: FIRST_ID,
-      _updated: 'Sun, 17 Apr 2022 06:34:18 GMT',
-      _created: 'Sun, 10 Apr 2022 23:38:34 GMT',
-      _etag: '065e62d6c0af833d25b06c15194539e9ba74f98c',
+      ...FIRST_TICKET,
       _links: {
-        self: { title: 'Ticket', href: `tickets/${FIRST_ID}` },
+        self: FIRST_SELF,
         parent: { title: 'home', href: '/' },
         collection: { title: 'tickets', href: 'tickets' },
       },
