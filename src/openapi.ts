@@ -4,6 +4,7 @@
 import type { SwaggerOptions } from '@fastify/swagger';
 import type { FastifySchema } from 'fastify';
 import { EXAMPLES, EXAMPLES_NOTE, type Example, FAULT_EXAMPLE } from './examples.ts';
+import { FAULT_HEADER } from './faults.ts';
 import { VERSION_HEADER, VERSION_NAMES } from './format.ts';
 import { RELEASE } from './release.ts';
 import { BODY_LIMIT, MAX_URL_LENGTH } from './request-steps.ts';
@@ -86,7 +87,7 @@ export const eveError = (description: string, example: Example, headers: Headers
 export const FAULT = eveError(
   'Only with `FAULT_ERROR_RATE` set: a deliberate failure, for rollback demos',
   FAULT_EXAMPLE,
-  { 'x-ecadraft-fault': header('Marks a deliberate failure', { enum: ['error'] }) },
+  { [FAULT_HEADER]: header('Marks a deliberate failure', { enum: ['error'] }) },
 );
 
 export const optionsResponse = (allow: string) => ({

@@ -4,7 +4,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest, onRequestAsyncHookH
 import { isNotModified } from '../conditional.ts';
 import { INTERNAL_ERROR_MESSAGE } from '../errors.ts';
 import { EXAMPLES } from '../examples.ts';
-import type { Faults } from '../faults.ts';
+import { FAULT_HEADER, type Faults } from '../faults.ts';
 import { notFound, sendError } from '../http-errors.ts';
 import {
   bodiless,
@@ -47,7 +47,7 @@ function faultHook(faults: Faults): onRequestAsyncHookHandler {
     const delay = faults.delay();
     if (delay > 0) await new Promise((resolve) => setTimeout(resolve, delay));
     if (faults.fails()) {
-      sendError(reply.header('x-ecadraft-fault', 'error'), 500, INTERNAL_ERROR_MESSAGE);
+      sendError(reply.header(FAULT_HEADER, 'error'), 500, INTERNAL_ERROR_MESSAGE);
       return reply;
     }
     return undefined;
