@@ -3,33 +3,40 @@ import { createServer, type IncomingMessage, type RequestListener } from 'node:h
 import type { Socket } from 'node:net';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
-import Fastify, { type FastifyInstance, type FastifyReply, type FastifyServerOptions, LogController } from 'fastify';
+import Fastify, {
+  type FastifyInstance,
+  type FastifyServerOptions,
+  LogController,
+  type onResponseHookHandler,
+} from 'fastify';
 import type { Config } from './config.ts';
-import { type Dataset, generateDataset } from './dataset.ts';
+import { generateDataset } from './dataset.ts';
+import { Draining } from './draining.ts';
 import { METHOD_NOT_ALLOWED_MESSAGE, NOT_FOUND_MESSAGE } from './errors.ts';
-import { createFastPath, type FastPath, hasRequestBody } from './fastpath.ts';
+import { createFastPath, type FastPath } from './fastpath.ts';
 import { Faults } from './faults.ts';
-import { FORMATTERS } from './format.ts';
-import {
-  clientErrorHandler,
-  handleError,
-  methodNotAllowed,
-  notFound,
-  sendError,
-  writeRawError,
-} from './http-errors.ts';
-import { Lifecycle } from './lifecycle.ts';
+import { FORMATTERS, VERSION_HEADER } from './format.ts';
+import { clientErrorHandler, handleError, notFound, sendError, writeRawError } from './http-errors.ts';
 import { Metrics } from './metrics.ts';
-import { opsRoutes, RELEASE } from './routes/ops.ts';
+import { SWAGGER_OPTIONS } from './openapi.ts';
+import {
+  allowedMethods,
+  answerUnrouted,
+  BODY_LIMIT,
+  closeBeforeUnreadBody,
+  closeWhileDraining,
+  limitBody,
+  MAX_URL_LENGTH,
+  nameVersion,
+  refuseLongUrl,
+} from './request-steps.ts';
+import { opsRoutes } from './routes/ops.ts';
 import { ticketRoutes } from './routes/tickets.ts';
-import { errorSchema, ticketSchema } from './schemas.ts';
-import { Store, type StoreOptions, splitTarget } from './store.ts';
+import { errorSchema, listedTicketSchema, ticketSchema } from './schemas.ts';
+import { Store } from './store.ts';
 
-/** Longer request targets get a 414; Node's header limit below leaves room for them. */
-export const MAX_URL_LENGTH = 16 * 1024;
+/** Room for a request line of MAX_URL_LENGTH and ordinary headers; beyond it, 431 (or 414). */
 const MAX_HEADER_BYTES = 32 * 1024;
-/** Read-only routes need no body: a small one is ignored, a larger one refused unread. */
-export const BODY_LIMIT = 16 * 1024;
 
 /**
  * Timeouts for running behind Envoy. An upstream connection must be closed by
@@ -62,43 +69,8 @@ function httpServer(fastPath: FastPath | undefined) {
 }
 
 export interface AppOptions {
-  lifecycle?: Lifecycle;
-  /** Share one generated dataset between apps (tests build many). */
-  dataset?: Dataset;
-  store?: StoreOptions;
-}
-
-const METHOD_ORDER = ['GET', 'HEAD', 'OPTIONS'];
-
-/** find-my-way's path syntax as a RegExp, for telling a wrong method (405) from a wrong path (404). */
-function pathPattern(url: string): RegExp {
-  const source = url.replace(
-    /:[A-Za-z0-9_]+(\(([^)]*)\))?|\*|[.+?^${}()|[\]\\]/g,
-    (token, _group, regex: string | undefined) => {
-      if (token === '*') return '.*';
-      if (token.startsWith(':')) return regex === undefined ? '[^/]+' : `(?:${regex.replace(/^\^|\$$/g, '')})`;
-      return `\\${token}`;
-    },
-  );
-  return new RegExp(`^${source.replace(/\/$/, '')}/?$`);
-}
-
-const bodyTooLarge = (reply: FastifyReply) =>
-  sendError(reply, 413, `A request body may not exceed ${BODY_LIMIT} bytes.`);
-
-function limitChunkedBody(raw: IncomingMessage, reply: FastifyReply, done: () => void): void {
-  let received = 0;
-  const onData = (chunk: Buffer) => {
-    received += chunk.length;
-    if (received <= BODY_LIMIT) return;
-    raw.off('data', onData);
-    raw.pause();
-    bodyTooLarge(reply);
-  };
-  raw.on('data', onData);
-  raw.once('end', () => {
-    if (received <= BODY_LIMIT) done();
-  });
+  /** Set by the process on its first stop signal; tests leave it unset. */
+  draining?: Draining;
 }
 
 export function loggerOptions(config: Config): FastifyServerOptions['logger'] {
@@ -111,10 +83,10 @@ export function loggerOptions(config: Config): FastifyServerOptions['logger'] {
 }
 
 export async function buildApp(config: Config, options: AppOptions = {}): Promise<FastifyInstance> {
-  const lifecycle = options.lifecycle ?? new Lifecycle();
+  const draining = options.draining ?? new Draining();
   const version = config.version;
-  const data = options.dataset ?? generateDataset(config.ticketCount, config.seed, FORMATTERS[version].format);
-  const store = new Store(data, options.store);
+  const data = generateDataset(config.ticketCount, config.seed, FORMATTERS[version].format);
+  const store = new Store(data);
   const metrics = new Metrics(version, FORMATTERS[version].name);
   const faults = new Faults({ errorRate: config.faultErrorRate, delayMs: config.faultDelayMs });
   const debug = config.logLevel === 'debug' || config.logLevel === 'trace';
@@ -122,7 +94,7 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
   const fastPath =
     faults.enabled || debug
       ? undefined
-      : createFastPath({ store, version, lifecycle, metrics, maxUrlLength: MAX_URL_LENGTH });
+      : createFastPath({ store, version, draining, metrics, maxUrlLength: MAX_URL_LENGTH });
   const app = Fastify({
     serverFactory: httpServer(fastPath),
     logger: loggerOptions(config),
@@ -139,95 +111,71 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
     return503OnClosing: false,
     bodyLimit: BODY_LIMIT,
     clientErrorHandler: clientErrorHandler(version, MAX_URL_LENGTH),
+    // A URL the router cannot decode: answered before any onRequest step runs.
     frameworkErrors: (error, _request, reply) => {
-      reply.header('x-ecadraft-version', version);
+      reply.header(VERSION_HEADER, version);
       sendError(reply, 400, error.message);
     },
   });
 
-  // Schemas describe the API for OpenAPI; query.ts enforces Eve's lenient rules, so none rejects.
+  // Schemas describe the API for OpenAPI and do nothing else. query.ts enforces Eve's lenient rules, so
+  // none rejects; the Eve routes send JSON text they built, and the few objects the operational routes
+  // send are too small to repay compiling a serializer for every documented status at start-up.
   app.setValidatorCompiler(() => () => true);
+  app.setSerializerCompiler(() => (data) => JSON.stringify(data));
   app.addSchema(ticketSchema);
+  app.addSchema(listedTicketSchema);
   app.addSchema(errorSchema);
 
-  const routes: { pattern: RegExp; methods: string[] }[] = [];
-  app.addHook('onRoute', (route) => {
-    routes.push({ pattern: pathPattern(route.url ?? route.path), methods: ([] as string[]).concat(route.method) });
-  });
-  const allowed = (path: string): string | undefined => {
-    const methods = new Set(routes.filter((r) => r.pattern.test(path)).flatMap((r) => r.methods));
-    if (methods.size === 0) return undefined;
-    return [...methods]
-      .sort((a, b) => (METHOD_ORDER.indexOf(a) + 1 || 9) - (METHOD_ORDER.indexOf(b) + 1 || 9))
-      .join(', ');
-  };
+  // The request path, in order. Every request, routed or not, passes these steps before its route.
+  app.addHook('onRequest', nameVersion(version));
+  app.addHook('onRequest', closeWhileDraining(draining));
+  app.addHook('onRequest', refuseLongUrl);
+  app.addHook('onRequest', closeBeforeUnreadBody);
+  app.addHook('onRequest', answerUnrouted(app));
+  app.addHook('onRequest', limitBody);
+  // Then the route; then, once the answer is sent:
+  app.addHook('onResponse', recordMetrics(metrics));
+  if (debug) app.addHook('onResponse', logRequest);
 
-  app.addHook('onRequest', (request, reply, done) => {
-    reply.header('x-ecadraft-version', version);
-    // While draining, each answer ends its connection so clients reconnect to a pod that stays.
-    if (lifecycle.draining) reply.header('connection', 'close');
-    if (request.url.length > MAX_URL_LENGTH) {
-      sendError(reply, 414, `The request URL is longer than ${MAX_URL_LENGTH} characters.`);
-      return;
-    }
-    // Answering before a body is read, the connection must close, or Node would read it all to reach the next request.
-    if (hasRequestBody(request.headers)) reply.header('connection', 'close');
-    // Answered here, before any body is read: a wrong route never reads one.
-    if (request.is404) {
-      const allow = allowed(splitTarget(request.url).path);
-      if (allow) methodNotAllowed(reply, allow);
-      else notFound(reply);
-      return;
-    }
-    if (Number(request.headers['content-length'] ?? 0) > BODY_LIMIT) {
-      bodyTooLarge(reply);
-      return;
-    }
-    // Fastify reads no body on GET; a chunked one of unknown size is counted as it arrives.
-    if (request.headers['transfer-encoding'] !== undefined) limitChunkedBody(request.raw, reply, done);
-    else done();
-  });
-  app.addHook('onResponse', (request, reply, done) => {
-    // A route's label is its path pattern without the parameter's regex; 404s share one.
-    const route = request.is404 ? 'unmatched' : request.routeOptions.url!.replace(/\([^/]*\)$/, '');
-    metrics.record(route, request.method, reply.statusCode, reply.elapsedTime / 1000);
-    if (debug)
-      request.log.debug(
-        { method: request.method, url: request.url, statusCode: reply.statusCode, ms: reply.elapsedTime },
-        'request',
-      );
-    done();
-  });
-
-  // The only routes with a body Fastify would parse are OPTIONS, which ignores it; the onRequest hook bounds its size.
+  // The only routes with a body Fastify would parse are OPTIONS, which ignores it; limitBody bounds its size.
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', (_request, _payload, done) => done(null, undefined));
   app.setErrorHandler(handleError);
+  // An unrouted request never gets here (answerUnrouted answers it first), but a routed one can:
+  // Swagger UI's static files answer a missing file with reply.callNotFound().
   app.setNotFoundHandler((_request, reply) => notFound(reply));
 
-  await app.register(swagger, {
-    openapi: {
-      openapi: '3.0.3',
-      info: {
-        title: 'ecadraft',
-        version: RELEASE,
-        description:
-          'Support tickets in the wire format of Eve, in two versions told apart by the customer casing ' +
-          'and the x-ecadraft-version header.',
-      },
-    },
-  });
+  await app.register(swagger, SWAGGER_OPTIONS);
   await app.register(swaggerUi, { routePrefix: '/docs' });
 
   ticketRoutes(app, store, faults);
-  opsRoutes(app, { version, ticketCount: data.count, seed: config.seed, lifecycle, metrics });
+  opsRoutes(app, { version, ticketCount: data.count, seed: config.seed, draining, metrics });
   // Node hands CONNECT to a 'connect' listener, never to a request handler,
   // and drops the connection unanswered when there is none.
   app.server.on('connect', (request: IncomingMessage, socket: Socket) => {
-    const allow = allowed(splitTarget(request.url ?? '').path);
+    const allow = allowedMethods(app, request.url ?? '');
     if (allow) writeRawError(socket, version, 405, METHOD_NOT_ALLOWED_MESSAGE, `Allow: ${allow}\r\n`);
     else writeRawError(socket, version, 404, NOT_FOUND_MESSAGE);
   });
   await app.ready();
   return app;
 }
+
+/** Requests and latency by route, method and status; a route is labelled by its path pattern, 404s share one. */
+function recordMetrics(metrics: Metrics): onResponseHookHandler {
+  return function recordMetrics(request, reply, done) {
+    const route = request.is404 ? 'unmatched' : request.routeOptions.url!.replace(/\([^/]*\)$/, '');
+    metrics.record(route, request.method, reply.statusCode, reply.elapsedTime / 1000);
+    done();
+  };
+}
+
+/** One line per request, at debug level only: at info, a load test would drown the logs. */
+const logRequest: onResponseHookHandler = function logRequest(request, reply, done) {
+  request.log.debug(
+    { method: request.method, url: request.url, statusCode: reply.statusCode, ms: reply.elapsedTime },
+    'request',
+  );
+  done();
+};

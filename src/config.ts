@@ -1,5 +1,7 @@
 // Configuration is read and validated here and nowhere else: every other
-// module receives a typed Config.
+// module receives a typed Config. One table lists the variables; reading,
+// validation, error messages and the README's configuration table all follow
+// from it.
 import { isVersionName, VERSION_NAMES, type VersionName } from './format.ts';
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -27,86 +29,145 @@ export class ConfigError extends Error {
   override name = 'ConfigError';
 }
 
+const INVALID = Symbol('invalid');
+
+/** How a variable's text becomes a value. */
+interface Parser<T> {
+  /** What is accepted, in the words of the error message and the README. */
+  accepts: string;
+  /** The value, or INVALID. Surrounding whitespace is the parser's to ignore. */
+  parse: (text: string) => T | typeof INVALID;
+}
+
+interface Variable<T> extends Parser<T> {
+  name: string;
+  /** The default as text, parsed like any setting, so it is valid by construction. */
+  default: string;
+  /** One line for the README (Markdown). */
+  meaning: string;
+}
+
+function integer(min: number, max: number): Parser<number> {
+  return {
+    accepts: `an integer from ${min} to ${max}`,
+    parse: (text) => {
+      const n = Number(text);
+      return /^\s*[+-]?\d+\s*$/.test(text) && n >= min && n <= max ? n : INVALID;
+    },
+  };
+}
+
+function oneOf<T extends string>(accepted: readonly T[], is: (v: string) => v is T): Parser<T> {
+  return {
+    accepts: `one of ${accepted.join(', ')}`,
+    parse: (text) => (is(text.trim()) ? (text.trim() as T) : INVALID),
+  };
+}
+
+const HOST_NAME: Parser<string> = {
+  accepts: 'an IP address or host name',
+  parse: (text) => (/\s/.test(text.trim()) ? INVALID : text.trim()),
+};
+
+const SHARE: Parser<number> = {
+  accepts: 'a number from 0 to 1',
+  parse: (text) => (/^\s*(\d+(\.\d*)?|\.\d+)\s*$/.test(text) && Number(text) <= 1 ? Number(text) : INVALID),
+};
+
+const MAX_FAULT_DELAY_MS = 600_000;
+
+/** `N` or `MIN-MAX` milliseconds; 0 is off (undefined). */
+const DELAY_RANGE: Parser<{ min: number; max: number } | undefined> = {
+  accepts: `milliseconds as N or MIN-MAX, at most ${MAX_FAULT_DELAY_MS}`,
+  parse: (text) => {
+    const m = /^\s*(\d+)\s*(?:-\s*(\d+)\s*)?$/.exec(text);
+    if (!m) return INVALID;
+    const min = Number(m[1]);
+    const max = m[2] === undefined ? min : Number(m[2]);
+    if (min > max || max > MAX_FAULT_DELAY_MS) return INVALID;
+    return max === 0 ? undefined : { min, max };
+  },
+};
+
+const isLogLevel = (v: string): v is LogLevel => (LOG_LEVELS as readonly string[]).includes(v);
+
+/** Every variable, in the order the README lists them. */
+export const VARIABLES: { readonly [K in keyof Config]: Variable<Config[K]> } = {
+  version: {
+    name: 'VERSION',
+    default: 'v1',
+    ...oneOf(VERSION_NAMES, isVersionName),
+    meaning: '`v1` title-case customers, `v2` upper-case',
+  },
+  port: { name: 'PORT', default: '8080', ...integer(0, 65535), meaning: 'listen port' },
+  host: { name: 'HOST', default: '0.0.0.0', ...HOST_NAME, meaning: 'listen address' },
+  ticketCount: {
+    name: 'TICKET_COUNT',
+    default: '100',
+    ...integer(1, 1_000_000),
+    meaning: 'tickets generated at start',
+  },
+  seed: {
+    name: 'SEED',
+    default: String(DEFAULT_SEED),
+    ...integer(0, 2 ** 32 - 1),
+    meaning: 'faker seed; the same seed gives byte-identical tickets in every process',
+  },
+  logLevel: {
+    name: 'LOG_LEVEL',
+    default: 'info',
+    ...oneOf(LOG_LEVELS, isLogLevel),
+    meaning: 'pino level; per-request lines only at `debug` and below',
+  },
+  shutdownDelayMs: {
+    name: 'SHUTDOWN_DELAY_MS',
+    default: '5000',
+    ...integer(0, 600_000),
+    meaning: 'after a stop signal: time readiness fails while requests are still served',
+  },
+  shutdownTimeoutMs: {
+    name: 'SHUTDOWN_TIMEOUT_MS',
+    default: '20000',
+    ...integer(1, 3_600_000),
+    meaning: 'hard limit for the whole shutdown; must exceed `SHUTDOWN_DELAY_MS`',
+  },
+  faultErrorRate: {
+    name: 'FAULT_ERROR_RATE',
+    default: '0',
+    ...SHARE,
+    meaning: "that share of Eve-route requests answers 500 (Eve's error body, `x-ecadraft-fault: error`); 0 is off",
+  },
+  faultDelayMs: {
+    name: 'FAULT_DELAY_MS',
+    default: '0',
+    ...DELAY_RANGE,
+    meaning: 'a fixed delay (`200`) or a range drawn uniformly (`100-400`) added to Eve-route requests; 0 is off',
+  },
+};
+
 type Env = Record<string, string | undefined>;
 
 function fail(name: string, value: string, accepted: string): never {
   throw new ConfigError(`invalid ${name}=${JSON.stringify(value)}: expected ${accepted}`);
 }
 
-// Kubernetes renders an unset optional value as an empty string, so empty means default.
-function raw(env: Env, name: string): string | undefined {
-  const value = env[name];
-  return value === undefined || value.trim() === '' ? undefined : value;
+function read<T>(env: Env, variable: Variable<T>): T {
+  const value = env[variable.name];
+  // Kubernetes renders an unset optional value as an empty string, so empty means default.
+  const text = value === undefined || value.trim() === '' ? variable.default : value;
+  const parsed = variable.parse(text);
+  if (parsed === INVALID) fail(variable.name, text, variable.accepts);
+  return parsed;
 }
-
-function integer(env: Env, name: string, fallback: number, min: number, max: number): number {
-  const value = raw(env, name);
-  if (value === undefined) return fallback;
-  const accepted = `an integer from ${min} to ${max}`;
-  if (!/^\s*[+-]?\d+\s*$/.test(value)) fail(name, value, accepted);
-  const n = Number(value);
-  if (n < min || n > max) fail(name, value, accepted);
-  return n;
-}
-
-function oneOf<T extends string>(
-  env: Env,
-  name: string,
-  fallback: T,
-  accepted: readonly T[],
-  is: (v: string) => v is T,
-): T {
-  const value = raw(env, name);
-  if (value === undefined) return fallback;
-  const trimmed = value.trim();
-  if (!is(trimmed)) fail(name, value, `one of ${accepted.join(', ')}`);
-  return trimmed;
-}
-
-function rate(env: Env, name: string): number {
-  const value = raw(env, name);
-  if (value === undefined) return 0;
-  const n = Number(value);
-  if (!/^\s*(\d+(\.\d*)?|\.\d+)\s*$/.test(value) || n > 1) fail(name, value, 'a number from 0 to 1');
-  return n;
-}
-
-const MAX_FAULT_DELAY_MS = 600_000;
-
-function delayRange(env: Env, name: string): { min: number; max: number } | undefined {
-  const value = raw(env, name);
-  if (value === undefined) return undefined;
-  const m = /^\s*(\d+)\s*(?:-\s*(\d+)\s*)?$/.exec(value);
-  const min = Number(m?.[1]),
-    max = m?.[2] === undefined ? min : Number(m[2]);
-  if (!m || min > max || max > MAX_FAULT_DELAY_MS) {
-    fail(name, value, `milliseconds as N or MIN-MAX, at most ${MAX_FAULT_DELAY_MS}`);
-  }
-  return max === 0 ? undefined : { min, max };
-}
-
-const isLogLevel = (v: string): v is LogLevel => (LOG_LEVELS as readonly string[]).includes(v);
 
 export function loadConfig(env: Env): Config {
-  const host = raw(env, 'HOST')?.trim() ?? '0.0.0.0';
-  if (/\s/.test(host)) fail('HOST', host, 'an IP address or host name');
-  const config: Config = {
-    version: oneOf(env, 'VERSION', 'v1', VERSION_NAMES, isVersionName),
-    port: integer(env, 'PORT', 8080, 0, 65535),
-    host,
-    ticketCount: integer(env, 'TICKET_COUNT', 100, 1, 1_000_000),
-    seed: integer(env, 'SEED', DEFAULT_SEED, 0, 2 ** 32 - 1),
-    logLevel: oneOf(env, 'LOG_LEVEL', 'info', LOG_LEVELS, isLogLevel),
-    shutdownDelayMs: integer(env, 'SHUTDOWN_DELAY_MS', 5000, 0, 600_000),
-    shutdownTimeoutMs: integer(env, 'SHUTDOWN_TIMEOUT_MS', 20_000, 1, 3_600_000),
-    faultErrorRate: rate(env, 'FAULT_ERROR_RATE'),
-    faultDelayMs: delayRange(env, 'FAULT_DELAY_MS'),
-  };
+  const entries = Object.entries(VARIABLES).map(([key, variable]) => [key, read<unknown>(env, variable)]);
+  const config = Object.fromEntries(entries) as Config;
   if (config.shutdownTimeoutMs <= config.shutdownDelayMs) {
     fail(
-      'SHUTDOWN_TIMEOUT_MS',
+      VARIABLES.shutdownTimeoutMs.name,
       String(config.shutdownTimeoutMs),
-      `an integer greater than SHUTDOWN_DELAY_MS (${config.shutdownDelayMs}), since the delay is part of the shutdown`,
+      `an integer greater than ${VARIABLES.shutdownDelayMs.name} (${config.shutdownDelayMs}), since the delay is part of the shutdown`,
     );
   }
   return config;

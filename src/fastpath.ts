@@ -7,7 +7,8 @@
 // and methods, targets spelled any other way) goes through Fastify.
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
 import { isNotModified } from './conditional.ts';
-import type { Lifecycle } from './lifecycle.ts';
+import type { Draining } from './draining.ts';
+import { VERSION_HEADER } from './format.ts';
 import type { Metrics } from './metrics.ts';
 import { JSON_CONTENT_TYPE } from './serialize.ts';
 import { type Representation, type Store, validatorHeaders } from './store.ts';
@@ -22,7 +23,7 @@ export type FastPath = (request: IncomingMessage, response: ServerResponse) => b
 export interface FastPathOptions {
   store: Store;
   version: string;
-  lifecycle: Lifecycle;
+  draining: Draining;
   metrics: Metrics;
   maxUrlLength: number;
 }
@@ -32,12 +33,12 @@ interface Prepared {
   notModified: string[];
 }
 
-export function createFastPath({ store, version, lifecycle, metrics, maxUrlLength }: FastPathOptions): FastPath {
+export function createFastPath({ store, version, draining, metrics, maxUrlLength }: FastPathOptions): FastPath {
   // Header lists are built once per cached answer; writeHead takes them flat.
   const prepared = new WeakMap<Representation, Prepared>();
   const prepare = (rep: Representation): Prepared => {
     const validators = validatorHeaders(rep).flat();
-    const head = ['x-ecadraft-version', version, ...validators];
+    const head = [VERSION_HEADER, version, ...validators];
     return {
       ok: [...head, 'content-type', JSON_CONTENT_TYPE, 'content-length', String(Buffer.byteLength(rep.body))],
       notModified: head,
@@ -69,7 +70,7 @@ export function createFastPath({ store, version, lifecycle, metrics, maxUrlLengt
     const notModified = isNotModified(request.headers['if-none-match'], request.headers['if-modified-since'], rep);
     const list = notModified ? headers.notModified : headers.ok;
     // While draining, each answer ends its connection so clients reconnect to a pod that stays.
-    response.writeHead(notModified ? 304 : 200, lifecycle.draining ? [...list, 'connection', 'close'] : list);
+    response.writeHead(notModified ? 304 : 200, draining.active ? [...list, 'connection', 'close'] : list);
     response.end(notModified || method === 'HEAD' ? undefined : rep.body);
     metrics.record(rep.path, method, notModified ? 304 : 200, (performance.now() - start) / 1000);
     return true;

@@ -1,5 +1,8 @@
 // Deliberate faults for rollback demos: a sick canary that the mesh's outlier
 // detection should eject. Off unless configured.
+/** Marks an answer that failed on purpose, so a demo tells it from a real failure. */
+export const FAULT_HEADER = 'x-ecadraft-fault';
+
 export interface FaultSettings {
   errorRate: number;
   delayMs: { min: number; max: number } | undefined;

@@ -46,6 +46,9 @@ export type VersionName = keyof typeof FORMATTERS;
 
 export const VERSION_NAMES = Object.keys(FORMATTERS) as VersionName[];
 
+/** The header every answer names its version in, so tools tell versions apart without reading the body. */
+export const VERSION_HEADER = 'x-ecadraft-version';
+
 export function isVersionName(value: string): value is VersionName {
   return Object.hasOwn(FORMATTERS, value);
 }

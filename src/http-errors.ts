@@ -11,6 +11,7 @@ import {
   METHOD_NOT_ALLOWED_MESSAGE,
   NOT_FOUND_MESSAGE,
 } from './errors.ts';
+import { VERSION_HEADER } from './format.ts';
 import { JSON_CONTENT_TYPE } from './serialize.ts';
 
 export function sendError(reply: FastifyReply, code: number, message: string): FastifyReply {
@@ -38,17 +39,21 @@ export function handleError(
   return sendError(reply, code, error.message);
 }
 
+/** What Node's HTTP parser attaches to its errors: the chunk it was reading, and where in it it stopped. */
+type ParserError = Error & { code?: string; rawPacket?: unknown; bytesParsed?: number };
+
 /**
  * Errors Node's HTTP parser raises before any route runs: oversized request
  * lines and headers, malformed requests, timeouts. Written straight to the socket.
  */
 export function clientErrorHandler(version: string, maxUrlLength: number) {
-  return (error: Error & { code?: string; rawPacket?: unknown }, socket: Socket): void => {
+  return (error: ParserError, socket: Socket): void => {
     if (error.code === 'ECONNRESET' || !socket.writable) {
       socket.destroy();
       return;
     }
     let code = 400;
+    let message: string | undefined;
     if (error.code === 'HPE_HEADER_OVERFLOW') {
       // The parser gives no sign of which part overflowed; an unfinished
       // request line in what it read means the URL did.
@@ -58,9 +63,63 @@ export function clientErrorHandler(version: string, maxUrlLength: number) {
       code = head.includes('\r\n') || head.includes('\n') ? 431 : 414;
     } else if (error.code === 'ERR_HTTP_REQUEST_TIMEOUT' || error.code === 'HPE_HEADERS_TIMEOUT') {
       code = 408;
+    } else if (error.code === 'HPE_INVALID_URL') {
+      message = invalidUrlMessage(Buffer.isBuffer(error.rawPacket) ? error.rawPacket : undefined, error.bytesParsed);
     }
-    writeRawError(socket, version, code, STATUS_CODES[code] ?? 'Bad Request');
+    writeRawError(socket, version, code, message ?? STATUS_CODES[code] ?? 'Bad Request');
   };
+}
+
+/** What a URL may hold as it is: printable ASCII. Anything else must be percent-encoded. */
+const isUrlByte = (byte: number) => byte > 0x20 && byte < 0x7f;
+
+/** A character worth quoting back: a letter, digit, punctuation or symbol, never a control or a format character. */
+const QUOTABLE = /^[\p{L}\p{N}\p{P}\p{S}]$/u;
+const UTF8 = new TextDecoder('utf-8', { fatal: true });
+
+/**
+ * Says which byte of the request URL the parser refused, where, and how to
+ * send it instead: `Invalid request URL: raw byte 0xC3 in the query. A URL may
+ * hold only printable ASCII: percent-encode other characters as UTF-8 ("é" is
+ * %C3%A9).` `at` is where the parser stopped in `packet`; it stops on the
+ * refused byte, or just after it when that byte ended the URL (a CR).
+ */
+function invalidUrlMessage(packet: Buffer | undefined, at: number | undefined): string {
+  const general = 'Invalid request URL: a URL may hold only printable ASCII; percent-encode other characters as UTF-8.';
+  if (!packet || at === undefined) return general;
+  const index = [at, at - 1].find((i) => i >= 0 && i < packet.length && !isUrlByte(packet[i]!));
+  if (index === undefined) return general;
+  const byte = packet[index]!;
+  const hex = (b: number) => b.toString(16).toUpperCase().padStart(2, '0');
+  const where = partOfUrl(packet, index);
+  const found = `${byte < 0x80 ? 'control character' : 'raw byte'} 0x${hex(byte)}${where ? ` in the ${where}` : ''}`;
+  if (byte < 0x80)
+    return `Invalid request URL: ${found}. A URL may hold only printable ASCII: percent-encode it (%${hex(byte)}).`;
+  // A lead byte tells how long its UTF-8 sequence is; quote the character when the sequence is whole and valid.
+  const length = byte >= 0xf0 ? 4 : byte >= 0xe0 ? 3 : 2;
+  const bytes = packet.subarray(index, index + length);
+  let character: string | undefined;
+  try {
+    character = bytes.length === length ? UTF8.decode(bytes) : undefined;
+  } catch {
+    character = undefined;
+  }
+  const example =
+    character !== undefined && QUOTABLE.test(character)
+      ? `"${character}" is ${[...bytes].map((b) => `%${hex(b)}`).join('')}`
+      : `0x${hex(byte)} is %${hex(byte)}`;
+  return `Invalid request URL: ${found}. A URL may hold only printable ASCII: percent-encode other characters as UTF-8 (${example}).`;
+}
+
+/** Path, query or fragment: where `index` falls in the URL that precedes it on the request line. */
+function partOfUrl(packet: Buffer, index: number): string | undefined {
+  let start = index - 1;
+  while (start >= 0 && packet[start] !== 0x20 && packet[start] !== 0x0a) start--;
+  const before = packet.subarray(start + 1, index);
+  if (before.includes(0x23)) return 'fragment';
+  // Only a URL that starts in this chunk tells a query from a fragment whose `#` came in an earlier one.
+  if (start < 0 || packet[start] !== 0x20) return undefined;
+  return before.includes(0x3f) ? 'query' : 'path';
 }
 
 /** An Eve error written straight to a socket that no framework serves, then closed. */
@@ -68,6 +127,6 @@ export function writeRawError(socket: Socket, version: string, code: number, mes
   const body = errorBody(code, message);
   socket.end(
     `HTTP/1.1 ${code} ${STATUS_CODES[code]}\r\nContent-Type: ${JSON_CONTENT_TYPE}\r\n${headers}` +
-      `Content-Length: ${Buffer.byteLength(body)}\r\nx-ecadraft-version: ${version}\r\nConnection: close\r\n\r\n${body}`,
+      `Content-Length: ${Buffer.byteLength(body)}\r\n${VERSION_HEADER}: ${version}\r\nConnection: close\r\n\r\n${body}`,
   );
 }

@@ -1,6 +1,6 @@
 // The process: read the configuration, listen, and stop without dropping requests.
 import { type Config, ConfigError, loadConfig } from './config.ts';
-import { Lifecycle } from './lifecycle.ts';
+import { Draining } from './draining.ts';
 
 function die(message: string): never {
   process.stderr.write(`ecadraft: ${message}\n`);
@@ -17,8 +17,8 @@ try {
 
 // Loaded only once the configuration is valid, so a bad one is reported at once.
 const { buildApp } = await import('./app.ts');
-const lifecycle = new Lifecycle();
-const app = await buildApp(config, { lifecycle });
+const draining = new Draining();
+const app = await buildApp(config, { draining });
 try {
   await app.listen({ port: config.port, host: config.host });
 } catch (error) {
@@ -43,7 +43,7 @@ function stop(signal: NodeJS.Signals): void {
     process.exit(1);
   }
   stopping = true;
-  lifecycle.draining = true;
+  draining.active = true;
   app.log.info(
     { signal, shutdownDelayMs, shutdownTimeoutMs },
     'stopping: readiness fails, still serving during the delay',

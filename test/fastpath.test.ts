@@ -7,9 +7,9 @@ import t from 'tap';
 import { buildApp } from '../src/app.ts';
 import { DEFAULT_SEED, loadConfig } from '../src/config.ts';
 import { generateDataset } from '../src/dataset.ts';
+import { Draining } from '../src/draining.ts';
 import { createFastPath } from '../src/fastpath.ts';
 import { FORMATTERS } from '../src/format.ts';
-import { Lifecycle } from '../src/lifecycle.ts';
 import { Metrics } from '../src/metrics.ts';
 import { Store } from '../src/store.ts';
 import { type RawResponse, rawRequest } from './helpers/http.ts';
@@ -30,11 +30,11 @@ const comparable = (res: RawResponse) => ({
 
 t.test('GET and HEAD of the Eve routes take the fast path; errors and everything else fall through', async (t) => {
   const store = new Store(generateDataset(100, 1, FORMATTERS.v2.format));
-  const lifecycle = new Lifecycle();
+  const draining = new Draining();
   const fast = createFastPath({
     store,
     version: 'v2',
-    lifecycle,
+    draining,
     metrics: new Metrics('v2', 'upper-case'),
     maxUrlLength: 100,
   });
@@ -80,7 +80,7 @@ t.test('GET and HEAD of the Eve routes take the fast path; errors and everything
     t.equal(notModified.body.length, 0);
     t.equal(notModified.headers.etag, etag);
   }
-  lifecycle.draining = true;
+  draining.active = true;
   for (const path of ['/tickets', '/tickets?page=4'])
     t.equal((await rawRequest(base + path)).headers.connection, 'close', `${path}: draining closes each connection`);
 });
@@ -94,7 +94,7 @@ t.test('answers are the same bytes as Fastify’s, whether computed or cached on
   const fast = createFastPath({
     store: new Store(generateDataset(config.ticketCount, config.seed, FORMATTERS.v1.format)),
     version: 'v1',
-    lifecycle: new Lifecycle(),
+    draining: new Draining(),
     metrics: new Metrics('v1', 'title-case'),
     maxUrlLength: 16 * 1024,
   });

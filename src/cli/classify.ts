@@ -1,9 +1,8 @@
 // Which version answered: the header says so, and when a proxy has stripped
 // it, the casing of the customer names does. Versions come from the service's
 // own formatter table, so a new version needs no change here.
-import { FORMATTERS, type Formatter } from '../format.ts';
+import { FORMATTERS, type Formatter, VERSION_HEADER } from '../format.ts';
 
-export const VERSION_HEADER = 'x-ecadraft-version';
 export const UNKNOWN = 'unknown';
 
 export type Classification =

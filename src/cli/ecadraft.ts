@@ -3,8 +3,10 @@
 // rollout (`load`). Arguments are parsed and validated here; each command
 // lives in its own module.
 import { type ParseArgsConfig, parseArgs } from 'node:util';
+import { RELEASE } from '../release.ts';
 import { CliError, EXIT } from './errors.ts';
 import { parseExpect } from './expect.ts';
+import { EXPECT_DEFAULT, parseMaxErrors } from './max-errors.ts';
 import { parseTarget } from './request.ts';
 import { type SplitOptions, split } from './split.ts';
 import { DEFAULT_WATCH_RATE, watch } from './watch.ts';
@@ -27,7 +29,12 @@ split options
       --rate <n>           requests started per second at most
                            (default: unlimited; ${DEFAULT_WATCH_RATE} with --watch)
   -e, --expect <split>     e.g. v1=90,v2=10: exit 1 when a version's expected
-                           share is outside its confidence interval
+                           share is outside its confidence interval, or when
+                           any request fails (see --max-errors)
+      --max-errors <n|p%>  exit 1 when more requests fail (non-2xx answers,
+                           timeouts, connection errors) than n, or than p% of
+                           them (default: 0 with --expect; otherwise exit 1
+                           only when every request fails)
       --confidence <p>     confidence of the interval (default 0.95; 0.999 makes a
                            CI gate that almost never fails a correct split)
   -w, --watch              sample until Ctrl-C, redrawing the split of the last
@@ -43,14 +50,16 @@ load options
       --json               autocannon's raw result plus the per-version tally and timeline
 
   -h, --help               this text
+      --version            the release of ecadraft
 
 Examples
   ecadraft split http://localhost:8080/tickets
-  ecadraft split --requests 400 --expect v1=90,v2=10 http://$GATEWAY/tickets
-  ecadraft split --watch http://$GATEWAY/tickets
-  ecadraft load --duration 60 --rate 200 http://$GATEWAY/tickets
+  ecadraft split --requests 400 --expect v1=90,v2=10 http://$GATEWAY_URL/tickets
+  ecadraft split --watch http://$GATEWAY_URL/tickets
+  ecadraft load --duration 60 --rate 200 http://$GATEWAY_URL/tickets
 
-Exit codes: 0 ok, 1 --expect not met, 2 usage or connection error.
+Exit codes: 0 ok; 1 --expect or --max-errors not met; 2 usage or connection
+error, or no answer told its version (not an ecadraft service?).
 `;
 
 const SPLIT_OPTIONS = {
@@ -59,6 +68,7 @@ const SPLIT_OPTIONS = {
   timeout: { type: 'string', short: 't' },
   rate: { type: 'string' },
   expect: { type: 'string', short: 'e' },
+  'max-errors': { type: 'string' },
   confidence: { type: 'string' },
   watch: { type: 'boolean', short: 'w' },
   window: { type: 'string' },
@@ -144,11 +154,14 @@ async function runSplit(args: string[]): Promise<number> {
     json: v.json ?? false,
     windowSeconds: numberOption('window', v.window, 10, 1, 3600),
   };
-  if (v.expect !== undefined) {
-    // A gate needs a fixed sample to decide on; a live view never ends by itself.
-    if (v.watch) throw new CliError('--expect cannot be combined with --watch: run a fixed split to gate a step');
-    options.expect = parseExpect(v.expect);
+  // A gate needs a fixed sample to decide on; a live view never ends by itself.
+  for (const gate of ['expect', 'max-errors'] as const) {
+    if (v[gate] !== undefined && v.watch)
+      throw new CliError(`--${gate} cannot be combined with --watch: run a fixed split to gate a step`);
   }
+  if (v.expect !== undefined) options.expect = parseExpect(v.expect);
+  if (v['max-errors'] !== undefined) options.maxErrors = parseMaxErrors(v['max-errors']);
+  else if (options.expect) options.maxErrors = EXPECT_DEFAULT;
   return v.watch ? watch(options) : split(options);
 }
 
@@ -186,6 +199,9 @@ async function main(argv: string[]): Promise<number> {
     case '--help':
     case 'help':
       return help();
+    case '--version':
+      process.stdout.write(`${RELEASE}\n`);
+      return EXIT.ok;
     default:
       throw new CliError(`unknown command ${JSON.stringify(command)}: expected split or load (see ecadraft --help)`);
   }

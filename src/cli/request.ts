@@ -4,7 +4,8 @@
 import http from 'node:http';
 import https from 'node:https';
 import { performance } from 'node:perf_hooks';
-import { type Classification, classify, VERSION_HEADER } from './classify.ts';
+import { VERSION_HEADER } from '../format.ts';
+import { type Classification, classify } from './classify.ts';
 import { CliError } from './errors.ts';
 
 export interface Answer {

@@ -24,6 +24,8 @@ export interface Summary {
   confidence: number;
   versions: VersionRow[];
   non2xx: number;
+  /** Answers by HTTP status code. */
+  statuses: Record<string, number>;
   /** How answers were told apart: by the header, by the casing of names, or not at all. */
   classifiedBy: { header: number; casing: number; none: number };
   errors: { total: number; byKind: Partial<Record<FailureKind, number>>; last?: string };
@@ -47,6 +49,7 @@ function versionOrder(a: string, b: string): number {
 export class Tally {
   readonly #versions = new Map<string, Bucket>();
   readonly #by = { header: 0, casing: 0, none: 0 };
+  readonly #statuses = new Map<number, number>();
   readonly #errors: Partial<Record<FailureKind, number>> = {};
   #lastError: string | undefined;
   #answers = 0;
@@ -70,6 +73,7 @@ export class Tally {
     bucket.count++;
     if (status < 200 || status > 299) bucket.non2xx++;
     if (ms !== undefined) bucket.latencies.push(ms);
+    this.#statuses.set(status, (this.#statuses.get(status) ?? 0) + 1);
     this.#by[by]++;
     this.#answers++;
   }
@@ -107,6 +111,7 @@ export class Tally {
       confidence,
       versions,
       non2xx: versions.reduce((sum, row) => sum + row.non2xx, 0),
+      statuses: Object.fromEntries(this.#statuses),
       classifiedBy: { ...this.#by },
       errors,
     };

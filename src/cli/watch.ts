@@ -6,7 +6,7 @@ import { onStopSignal } from './errors.ts';
 import { bar, interval, percent, table } from './render.ts';
 import { Client, type Outcome } from './request.ts';
 import { sample } from './sampler.ts';
-import { report, type SplitOptions } from './split.ts';
+import { assertMeasured, report, type SplitOptions } from './split.ts';
 import { type Summary, Tally } from './tally.ts';
 
 /** Fast enough for a tight interval over a 10 s window, light enough to leave running against a shared mesh. */
@@ -123,7 +123,9 @@ export async function watch(options: SplitOptions): Promise<number> {
     removeSignalHandlers();
     if (!options.json) view.end();
   }
+  const summary = total.summary(confidence);
+  assertMeasured(options, summary);
   const seconds = Math.round((performance.now() - started) / 1000);
   if (!options.json) process.stdout.write(`\nstopped after ${seconds} s; the whole run:\n`);
-  return report(options, total.summary(confidence), sent, 0);
+  return report(options, summary, sent, 0);
 }

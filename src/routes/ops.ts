@@ -1,42 +1,53 @@
 // Operational endpoints for Kubernetes, the mesh and people: liveness,
 // readiness, what is running, and the API description.
-import { readFileSync } from 'node:fs';
 import type { FastifyInstance } from 'fastify';
+import type { Draining } from '../draining.ts';
+import { EXAMPLES, METRICS_EXAMPLE } from '../examples.ts';
 import { FORMATTERS, type VersionName } from '../format.ts';
-import type { Lifecycle } from '../lifecycle.ts';
 import { METRICS_CONTENT_TYPE, type Metrics } from '../metrics.ts';
-import { statusSchema } from '../schemas.ts';
-
-// src/ and dist/ both sit one level below the package root.
-export const RELEASE = (
-  JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }
-).version;
+import { json, VERSION } from '../openapi.ts';
+import { RELEASE } from '../release.ts';
+import { healthSchema, notReadySchema, versionSchema } from '../schemas.ts';
 
 export interface OpsInfo {
   version: VersionName;
   ticketCount: number;
   seed: number;
-  lifecycle: Lifecycle;
+  draining: Draining;
   metrics: Metrics;
 }
 
 export function opsRoutes(app: FastifyInstance, info: OpsInfo): void {
   const tags = ['operations'];
-  app.get('/healthz', { schema: { summary: 'Liveness', tags, response: { 200: statusSchema } } }, () => ({
-    status: 'ok',
-  }));
+  app.get(
+    '/healthz',
+    {
+      schema: {
+        operationId: 'checkLiveness',
+        summary: 'Liveness: 200 while the process can serve',
+        tags,
+        response: { 200: json('The process is alive', healthSchema, EXAMPLES.health) },
+      },
+    },
+    () => ({ status: 'ok' }),
+  );
 
   app.get(
     '/readyz',
     {
       schema: {
+        operationId: 'checkReadiness',
         summary: 'Readiness: 200 once listening, 503 from the first stop signal',
         tags,
-        response: { 200: statusSchema, 503: statusSchema },
+        response: {
+          200: json('Ready: send traffic', healthSchema, EXAMPLES.ready),
+          // Not Eve's error body: probes and people read this one.
+          503: json('Not ready: still starting, or draining after a stop signal', notReadySchema, EXAMPLES.draining),
+        },
       },
     },
     (_request, reply) => {
-      if (info.lifecycle.draining) return reply.code(503).send({ status: 'draining' });
+      if (info.draining.active) return reply.code(503).send({ status: 'draining' });
       if (!app.server.listening) return reply.code(503).send({ status: 'starting' });
       return { status: 'ok' };
     },
@@ -54,21 +65,10 @@ export function opsRoutes(app: FastifyInstance, info: OpsInfo): void {
     '/version',
     {
       schema: {
+        operationId: 'getVersion',
         summary: 'Which version answers, and with which formatter and data',
         tags,
-        response: {
-          200: {
-            type: 'object',
-            properties: {
-              service: { type: 'string' },
-              version: { type: 'string' },
-              formatter: { type: 'string' },
-              release: { type: 'string' },
-              tickets: { type: 'integer' },
-              seed: { type: 'integer' },
-            },
-          },
-        },
+        response: { 200: json('What is running', versionSchema, EXAMPLES.version) },
       },
     },
     () => version,
@@ -77,7 +77,18 @@ export function opsRoutes(app: FastifyInstance, info: OpsInfo): void {
   app.get(
     '/metrics',
     {
-      schema: { summary: 'Prometheus metrics: requests and latency by route, method, status code and version', tags },
+      schema: {
+        operationId: 'getMetrics',
+        summary: 'Prometheus metrics: requests and latency by route, method, status code and version',
+        tags,
+        response: {
+          200: {
+            description: 'Prometheus text format',
+            content: { [METRICS_CONTENT_TYPE]: { schema: { type: 'string' }, example: METRICS_EXAMPLE } },
+            headers: VERSION,
+          },
+        },
+      },
     },
     async (_request, reply) => reply.header('content-type', METRICS_CONTENT_TYPE).send(await info.metrics.text()),
   );

@@ -3,9 +3,20 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest, onRequestAsyncHookHandler } from 'fastify';
 import { isNotModified } from '../conditional.ts';
 import { INTERNAL_ERROR_MESSAGE } from '../errors.ts';
-import type { Faults } from '../faults.ts';
+import { EXAMPLES } from '../examples.ts';
+import { FAULT_HEADER, type Faults } from '../faults.ts';
 import { notFound, sendError } from '../http-errors.ts';
-import { collectionSchema, errorResponses, listQuerySchema } from '../schemas.ts';
+import {
+  bodiless,
+  eveError,
+  FAULT,
+  headSchema,
+  ITEM_VALIDATORS,
+  json,
+  optionsResponse,
+  PAGE_VALIDATORS,
+} from '../openapi.ts';
+import { collectionSchema, homeSchema, itemParamsSchema, itemQuerySchema, listQuerySchema } from '../schemas.ts';
 import { HOME_BODY, JSON_CONTENT_TYPE } from '../serialize.ts';
 import {
   COLLECTION_PATH,
@@ -36,62 +47,116 @@ function faultHook(faults: Faults): onRequestAsyncHookHandler {
     const delay = faults.delay();
     if (delay > 0) await new Promise((resolve) => setTimeout(resolve, delay));
     if (faults.fails()) {
-      sendError(reply.header('x-ecadraft-fault', 'error'), 500, INTERNAL_ERROR_MESSAGE);
+      sendError(reply.header(FAULT_HEADER, 'error'), 500, INTERNAL_ERROR_MESSAGE);
       return reply;
     }
     return undefined;
   };
 }
 
+type Handler = (request: FastifyRequest, reply: FastifyReply) => FastifyReply;
+
+const NOT_MODIFIED = 'No body; the same validators as the 200.';
+
 export function ticketRoutes(app: FastifyInstance, store: Store, faults: Faults): void {
   const home = Buffer.from(HOME_BODY);
-  const onRequest = faults.enabled ? faultHook(faults) : undefined;
-  const withOptions = (
-    url: string,
-    schema: object,
-    handler: (request: FastifyRequest, reply: FastifyReply) => FastifyReply,
-  ) => {
+  const hooks = faults.enabled ? { onRequest: faultHook(faults) } : {};
+  /** GET, then HEAD and OPTIONS of the same path, each its own documented operation. */
+  const eveRoute = (url: string, name: string, schema: ReturnType<typeof eveOperation>, handler: Handler) => {
+    const path = url.replace(/:(\w+)\(.*\)$/, '{$1}');
     // HEAD shares GET's handler rather than Fastify's generated HEAD route,
     // which would add a Content-Length to a 304 that GET's 304 lacks.
-    app.route({
-      method: ['GET', 'HEAD'],
+    app.route({ method: 'GET', url, schema, exposeHeadRoute: false, ...hooks, handler });
+    // @fastify/swagger documents a HEAD route when asked, as GET's operationId + `-head`.
+    const swagger = { exposeHeadRoute: true };
+    app.route({ method: 'HEAD', url, schema: headSchema(schema), config: { swagger }, ...hooks, handler });
+    const summary = `The methods ${path} serves`;
+    app.options(
       url,
-      schema,
-      exposeHeadRoute: false,
-      ...(onRequest && { onRequest }),
-      handler,
-    });
-    app.options(url, { schema: { hide: true }, ...(onRequest && { onRequest }) }, options);
+      {
+        schema: {
+          operationId: `options${name}`,
+          summary,
+          tags: schema.tags,
+          ...('params' in schema && { params: schema.params }),
+          response: optionsResponse(EVE_ALLOW),
+        },
+        ...hooks,
+      },
+      options,
+    );
   };
 
-  withOptions('/', { summary: 'Home: links to the resources', tags: ['eve'] }, (_request, reply) =>
-    reply.header('content-type', JSON_CONTENT_TYPE).send(home),
+  eveRoute(
+    '/',
+    'Home',
+    eveOperation({
+      operationId: 'getHome',
+      summary: 'Home',
+      description: 'Links to the one resource, `tickets`. Query parameters are ignored.',
+      response: { 200: json('Links to the resources', homeSchema, EXAMPLES.home), 500: FAULT },
+    }),
+    (_request, reply) => reply.header('content-type', JSON_CONTENT_TYPE).send(home),
   );
 
-  withOptions(
+  eveRoute(
     COLLECTION_PATH,
-    {
+    'Tickets',
+    eveOperation({
+      operationId: 'listTickets',
       summary: 'A page of tickets',
-      tags: ['eve'],
+      description:
+        'Filtered, sorted and paged as Eve does. Parameters not listed here are ignored for the query ' +
+        'and echoed into the page links.',
       querystring: listQuerySchema,
-      response: { 200: collectionSchema, 304: { description: 'Not modified (If-None-Match)' }, ...errorResponses },
-    },
+      response: {
+        200: json(
+          'A page of tickets: `_items`, `_links` to the neighbouring pages, `_meta`',
+          collectionSchema,
+          EXAMPLES.collection,
+          PAGE_VALIDATORS,
+        ),
+        304: bodiless(`Not modified: \`If-None-Match\` matches the ETag. ${NOT_MODIFIED}`, PAGE_VALIDATORS),
+        400: eveError('A malformed parameter; the message says which and why', EXAMPLES.badRequest),
+        500: FAULT,
+      },
+    }),
     (request, reply) => send(request, reply, store.collection(splitTarget(request.url).queryString)),
   );
 
-  withOptions(
+  eveRoute(
     `${ITEM_PATH}(${ID_PATTERN})`,
-    {
+    'Ticket',
+    eveOperation({
+      operationId: 'getTicket',
       summary: 'One ticket',
-      tags: ['eve'],
-      params: { type: 'object', properties: { _id: { type: 'string', format: 'uuid' } } },
-      querystring: listQuerySchema,
-      response: { 200: { $ref: 'Ticket#' }, 304: { description: 'Not modified' }, ...errorResponses },
-    },
+      description:
+        'Honours `projection` and `pretty`. Any other parameter (`where`, `sort`, `page`, `max_results`, ' +
+        'anything else) leaves the ticket as it is and is echoed into its `collection` link; a malformed ' +
+        '`where`, `sort` or `embedded` is still a 400, as on the collection.',
+      params: itemParamsSchema,
+      querystring: itemQuerySchema,
+      response: {
+        200: json('The ticket', { $ref: 'Ticket#' }, EXAMPLES.ticket, ITEM_VALIDATORS),
+        304: bodiless(
+          'Not modified: `If-None-Match` matches the ETag, or `_updated` is not after `If-Modified-Since` ' +
+            `(with a second's slack); both must hold when both are sent. ${NOT_MODIFIED}`,
+          ITEM_VALIDATORS,
+        ),
+        400: eveError('A malformed parameter; the message says which and why', EXAMPLES.badItemRequest),
+        404: eveError('No ticket has this id', EXAMPLES.notFound),
+        500: FAULT,
+      },
+    }),
     (request, reply) => {
       const { _id } = request.params as { _id: string };
       const rep = store.item(_id, splitTarget(request.url).queryString);
       return rep ? send(request, reply, rep) : notFound(reply);
     },
   );
+}
+
+/** A GET operation of the Eve API: HEAD's and OPTIONS' documentation derive from it. */
+function eveOperation<S extends { operationId: string; summary: string; response: Record<string, object> }>(schema: S) {
+  return { tags: ['eve'], ...schema };
 }

@@ -1,0 +1,118 @@
+// The steps every request takes before its route, each one job, registered in
+// this order by app.ts. A step that answers ends the request there; the others
+// hand it on.
+import type { IncomingMessage } from 'node:http';
+import type { FastifyInstance, FastifyReply, onRequestHookHandler } from 'fastify';
+import type { Draining } from './draining.ts';
+import { hasRequestBody } from './fastpath.ts';
+import { VERSION_HEADER } from './format.ts';
+import { methodNotAllowed, notFound, sendError } from './http-errors.ts';
+
+/** Longer request targets get a 414; Node's header limit leaves room for them. */
+export const MAX_URL_LENGTH = 16 * 1024;
+/** Read-only routes need no body: a small one is ignored, a larger one refused unread. */
+export const BODY_LIMIT = 16 * 1024;
+
+/** Every answer names the version that gave it, errors included. */
+export function nameVersion(version: string): onRequestHookHandler {
+  return function nameVersion(_request, reply, done) {
+    reply.header(VERSION_HEADER, version);
+    done();
+  };
+}
+
+/** While draining, each answer ends its connection so clients reconnect to a pod that stays. */
+export function closeWhileDraining(draining: Draining): onRequestHookHandler {
+  return function closeWhileDraining(_request, reply, done) {
+    if (draining.active) reply.header('connection', 'close');
+    done();
+  };
+}
+
+export const refuseLongUrl: onRequestHookHandler = function refuseLongUrl(request, reply, done) {
+  if (request.url.length > MAX_URL_LENGTH) {
+    sendError(reply, 414, `The request URL is longer than ${MAX_URL_LENGTH} characters.`);
+    return;
+  }
+  done();
+};
+
+/**
+ * The steps below may answer before a body is read; the connection must then
+ * close, or Node would read the whole body to reach the next request.
+ */
+export const closeBeforeUnreadBody: onRequestHookHandler = function closeBeforeUnreadBody(request, reply, done) {
+  if (hasRequestBody(request.headers)) reply.header('connection', 'close');
+  done();
+};
+
+/** GET, HEAD and OPTIONS first, as Eve lists them; any other method after them. */
+const ALLOW_ORDER = ['GET', 'HEAD', 'OPTIONS'];
+const allowRank = (method: string) => (ALLOW_ORDER.indexOf(method) + 1 || ALLOW_ORDER.length + 1) - 1;
+
+/**
+ * The methods the router serves at a request target's path, as an Allow
+ * header, or undefined when no route matches it. Asked of the router itself, so the answer follows
+ * its rules (parameters, their patterns, trailing slashes) exactly.
+ */
+export function allowedMethods(app: FastifyInstance, target: string): string | undefined {
+  const path = target.split(/[?#]/, 1)[0]!;
+  // The router answers a path that does not decode with its bad-URL handler rather than with no route.
+  if (!path.startsWith('/')) return undefined;
+  try {
+    decodeURI(path);
+  } catch {
+    return undefined;
+  }
+  const methods = app.supportedMethods.filter((method) => app.findRoute({ method, url: path }) !== null);
+  if (methods.length === 0) return undefined;
+  return methods.sort((a, b) => allowRank(a) - allowRank(b) || a.localeCompare(b)).join(', ');
+}
+
+/**
+ * A request no route takes: 405 with Allow when the path exists under other
+ * methods, else 404. Answered here, before any body is read.
+ */
+export function answerUnrouted(app: FastifyInstance): onRequestHookHandler {
+  return function answerUnrouted(request, reply, done) {
+    if (!request.is404) {
+      done();
+      return;
+    }
+    const allow = allowedMethods(app, request.url);
+    if (allow) methodNotAllowed(reply, allow);
+    else notFound(reply);
+  };
+}
+
+const bodyTooLarge = (reply: FastifyReply) =>
+  sendError(reply, 413, `A request body may not exceed ${BODY_LIMIT} bytes.`);
+
+/**
+ * Bodies over BODY_LIMIT get a 413: an announced length at once, a chunked
+ * body of unknown size as soon as it grows past the limit.
+ */
+export const limitBody: onRequestHookHandler = function limitBody(request, reply, done) {
+  if (Number(request.headers['content-length'] ?? 0) > BODY_LIMIT) {
+    bodyTooLarge(reply);
+    return;
+  }
+  // Fastify reads no body on GET, so a chunked one is counted as it arrives.
+  if (request.headers['transfer-encoding'] !== undefined) countChunkedBody(request.raw, reply, done);
+  else done();
+};
+
+function countChunkedBody(raw: IncomingMessage, reply: FastifyReply, done: () => void): void {
+  let received = 0;
+  const onData = (chunk: Buffer) => {
+    received += chunk.length;
+    if (received <= BODY_LIMIT) return;
+    raw.off('data', onData);
+    raw.pause();
+    bodyTooLarge(reply);
+  };
+  raw.on('data', onData);
+  raw.once('end', () => {
+    if (received <= BODY_LIMIT) done();
+  });
+}
