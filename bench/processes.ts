@@ -8,6 +8,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { VARIABLES } from '../src/config.ts';
 import { request } from './http-client.ts';
 
 export const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -15,19 +16,8 @@ export const SERVER_SCRIPT = path.join(ROOT, 'dist', 'server.js');
 export const CLI_SCRIPT = path.join(ROOT, 'dist', 'cli', 'ecadraft.js');
 export const HOST = '127.0.0.1';
 
-/** The service's configuration variables (the README's Configuration table). */
-export const CONFIG_VARIABLES = [
-  'VERSION',
-  'PORT',
-  'HOST',
-  'TICKET_COUNT',
-  'SEED',
-  'LOG_LEVEL',
-  'SHUTDOWN_DELAY_MS',
-  'SHUTDOWN_TIMEOUT_MS',
-  'FAULT_ERROR_RATE',
-  'FAULT_DELAY_MS',
-] as const;
+/** The service's configuration variables, from the one table config.ts reads. */
+export const CONFIG_VARIABLES: readonly string[] = Object.values(VARIABLES).map((v) => v.name);
 
 export type Env = Record<string, string | undefined>;
 
@@ -87,7 +77,7 @@ export function childEnv(env: Env = {}): Env {
   const base: Env = {};
   for (const [key, value] of Object.entries(process.env)) {
     if (key === 'NODE_OPTIONS' || /^_?TAP/i.test(key)) continue;
-    if ((CONFIG_VARIABLES as readonly string[]).includes(key)) continue;
+    if (CONFIG_VARIABLES.includes(key)) continue;
     base[key] = value;
   }
   return { ...base, HOST, PORT: '0', ...env };

@@ -17,7 +17,6 @@ import {
 export { type RequestOptions, type Response, request } from '../../bench/http-client.ts';
 export {
   CLI_SCRIPT,
-  CONFIG_VARIABLES,
   childEnv,
   type Env,
   type Exit,
