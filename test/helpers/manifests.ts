@@ -4,6 +4,8 @@
 // failing test reads like a review comment.
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
+import { AnalysisTemplate } from '@kubernetes-models/argo-rollouts/argoproj.io/v1alpha1/AnalysisTemplate';
+import { Rollout } from '@kubernetes-models/argo-rollouts/argoproj.io/v1alpha1/Rollout';
 import {
   type IGateway as IK8sGateway,
   Gateway as K8sGateway,
@@ -26,6 +28,7 @@ import {
   type IPeerAuthentication,
   PeerAuthentication,
 } from '@kubernetes-models/istio/security.istio.io/v1/PeerAuthentication';
+import { PodMonitor } from '@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1/PodMonitor';
 import { Deployment, type IDeployment } from 'kubernetes-models/apps/v1/Deployment';
 import {
   HorizontalPodAutoscaler,
@@ -33,6 +36,7 @@ import {
 } from 'kubernetes-models/autoscaling/v2/HorizontalPodAutoscaler';
 import { type IPodDisruptionBudget, PodDisruptionBudget } from 'kubernetes-models/policy/v1/PodDisruptionBudget';
 import { type IService, Service } from 'kubernetes-models/v1/Service';
+import { ServiceAccount } from 'kubernetes-models/v1/ServiceAccount';
 import { parseAllDocuments } from 'yaml';
 
 // ---------------------------------------------------------------------------
@@ -168,6 +172,10 @@ const MODELS: ReadonlyMap<string, ModelClass> = new Map<string, ModelClass>([
   ['security.istio.io/v1 AuthorizationPolicy', AuthorizationPolicy],
   ['gateway.networking.k8s.io/v1 Gateway', K8sGateway],
   ['gateway.networking.k8s.io/v1 HTTPRoute', HTTPRoute],
+  ['v1 ServiceAccount', ServiceAccount],
+  ['argoproj.io/v1alpha1 Rollout', Rollout],
+  ['argoproj.io/v1alpha1 AnalysisTemplate', AnalysisTemplate],
+  ['monitoring.coreos.com/v1 PodMonitor', PodMonitor],
 ]);
 
 export const SUPPORTED_KINDS: readonly string[] = [...MODELS.keys()];
