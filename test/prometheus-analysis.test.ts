@@ -1,0 +1,199 @@
+// The Rollout's Prometheus gates against a real Prometheus (Debian's
+// `prometheus` package, which .ci/run installs): a v1 and a v2 ecadraft per
+// scenario, each scraped every second; load through a weighted proxy at the
+// weights of the Rollout's first gate; then each AnalysisTemplate's query,
+// exactly as the AnalysisRun of that gate would send it (args substituted as
+// Argo does), evaluated by Prometheus and judged by the metric's own
+// successCondition and failureCondition (test/helpers/argo-expr.ts).
+//
+// The scenarios run side by side, told apart by the `namespace` label that a
+// cluster's Prometheus would add, which the templates take as an arg:
+// - healthy: v2 passes both gates, while v1 beside it fails half its requests
+//   slowly, so a query that looked at the wrong version would fail;
+// - errors: v2 with FAULT_ERROR_RATE=0.2 fails the success rate only;
+// - slow: v2 with FAULT_DELAY_MS above the latency threshold fails the p99 only.
+import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import type { IAnalysisTemplate } from '@kubernetes-models/argo-rollouts/argoproj.io/v1alpha1/AnalysisTemplate';
+import type { IRollout } from '@kubernetes-models/argo-rollouts/argoproj.io/v1alpha1/Rollout';
+import t from 'tap';
+import { evaluateResult, type Phase } from './helpers/argo-expr.ts';
+import { loadManifests } from './helpers/manifests.ts';
+import { ROOT, type RunningServer, request, sleep, startServer } from './helpers/process.ts';
+import { findPrometheus, startPrometheus } from './helpers/prometheus.ts';
+import { analysisRun, applyJsonPatch, type PatchOperation } from './helpers/rollouts.ts';
+import { startWeightedProxy, type WeightedProxy } from './helpers/weighted-proxy.ts';
+
+const binary = findPrometheus();
+const SKIP = binary
+  ? false
+  : "Debian's prometheus package is not installed (.ci/run installs it: apt-get install prometheus), so the gates' queries are not run against Prometheus";
+
+const DIR = 'kubernetes/argo-rollouts';
+const CLI = path.join(ROOT, 'dist/cli/ecadraft.js');
+const REQUESTS = 600;
+const RATE = 150;
+const WARM_UP = 20;
+
+const { manifests } = loadManifests([`${DIR}/rollout.yaml`, `${DIR}/analysis.yaml`], ROOT);
+const templates = new Map(
+  manifests
+    .filter((m) => m.kind === 'AnalysisTemplate')
+    .map((m) => [m.name, m.body as unknown as IAnalysisTemplate] as const),
+);
+const rollout = manifests.find((m) => m.kind === 'Rollout')?.body as unknown as IRollout;
+const release = JSON.parse(readFileSync(path.join(ROOT, DIR, 'releases/v2.json'), 'utf8')) as PatchOperation[];
+const steps = rollout.spec.strategy?.canary?.steps ?? [];
+const gate = steps.findIndex((s) => s.analysis);
+const canaryWeight = steps.slice(0, gate).findLast((s) => s.setWeight !== undefined)?.setWeight ?? 0;
+
+interface Scenario {
+  namespace: string;
+  v1: Record<string, string>;
+  v2: Record<string, string>;
+  expected: Record<'success-rate' | 'p99-latency', Phase>;
+}
+
+const SCENARIOS: Scenario[] = [
+  {
+    namespace: 'healthy',
+    v1: { FAULT_ERROR_RATE: '0.5', FAULT_DELAY_MS: '300' },
+    v2: {},
+    expected: { 'success-rate': 'Successful', 'p99-latency': 'Successful' },
+  },
+  {
+    namespace: 'errors',
+    v1: {},
+    v2: { FAULT_ERROR_RATE: '0.2' },
+    expected: { 'success-rate': 'Failed', 'p99-latency': 'Successful' },
+  },
+  {
+    namespace: 'slow',
+    v1: {},
+    v2: { FAULT_DELAY_MS: '400' },
+    expected: { 'success-rate': 'Successful', 'p99-latency': 'Failed' },
+  },
+];
+
+/** The first gate's metrics for this namespace, as its AnalysisRun holds them, asking `prometheusUrl`. */
+function gateMetrics(namespace: string, prometheusUrl: string) {
+  const released = applyJsonPatch(rollout, release);
+  released.metadata = { ...released.metadata, namespace };
+  const analysis = structuredClone(steps[gate]?.analysis);
+  if (!analysis) throw new Error('the Rollout has no analysis step');
+  // The address is an arg: a Rollout points the templates at its Prometheus the same way.
+  analysis.args = [...(analysis.args ?? []), { name: 'prometheus-address', value: prometheusUrl }];
+  return analysisRun(released, analysis, templates).metrics.filter((m) => m.provider.prometheus);
+}
+
+/** `ecadraft split` as bounded load: REQUESTS at RATE per second, enough in flight for a v1 that waits 300 ms. */
+function load(url: string): Promise<number | null> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(
+      process.execPath,
+      [CLI, 'split', '--requests', String(REQUESTS), '--rate', String(RATE), '--concurrency', '60', url],
+      { stdio: 'ignore', env: { ...process.env, NODE_OPTIONS: '' } },
+    );
+    child.on('error', reject);
+    child.on('close', resolve);
+  });
+}
+
+t.test(
+  "each gate's query, run by Prometheus, passes a healthy canary and fails a sick one",
+  { skip: SKIP },
+  async (t) => {
+    if (!binary) return;
+    t.ok(gate > 0 && canaryWeight > 0, `the first gate follows setWeight ${canaryWeight}`);
+    // Six servers start at once on a shared machine: a generous bound.
+    const servers = await Promise.all(
+      SCENARIOS.flatMap((s) => [
+        startServer(t, { VERSION: 'v1', ...s.v1 }, { readyTimeoutMs: 60_000 }),
+        startServer(t, { VERSION: 'v2', ...s.v2 }, { readyTimeoutMs: 60_000 }),
+      ]),
+    );
+    const pairs = SCENARIOS.map((s, i) => ({
+      scenario: s,
+      v1: servers[2 * i] as RunningServer,
+      v2: servers[2 * i + 1] as RunningServer,
+    }));
+    // Each server's first answers are its slowest (cold code, an empty page
+    // cache); on a busy test machine they alone could set a p99 of a few
+    // dozen samples. They come before Prometheus' first scrape, so rate()
+    // leaves them out, as it leaves out a pod's history before the window.
+    await Promise.all(
+      servers.flatMap((server) => Array.from({ length: WARM_UP }, () => request(`${server.url}/tickets`))),
+    );
+    const prometheus = await startPrometheus(
+      t,
+      binary,
+      pairs.flatMap(({ scenario, v1, v2 }) => [
+        { address: `127.0.0.1:${v1.port}`, labels: { namespace: scenario.namespace, pod: `${scenario.namespace}-v1` } },
+        { address: `127.0.0.1:${v2.port}`, labels: { namespace: scenario.namespace, pod: `${scenario.namespace}-v2` } },
+      ]),
+    );
+
+    // Every target scraped once before the load: its counters start from a sample.
+    const deadline = performance.now() + 15_000;
+    while (((await prometheus.query('sum(up)')) as number[])[0] !== servers.length) {
+      if (performance.now() > deadline) throw new Error(`not every target is up:\n${prometheus.output()}`);
+      await sleep(200);
+    }
+
+    const proxies: WeightedProxy[] = await Promise.all(
+      pairs.map(({ v1, v2 }) =>
+        startWeightedProxy(
+          [
+            { name: 'v1', url: v1.url, weight: 100 - canaryWeight },
+            { name: 'v2', url: v2.url, weight: canaryWeight },
+          ],
+          { seed: 20200714 },
+        ),
+      ),
+    );
+    t.teardown(() => Promise.all(proxies.map((p) => p.close())));
+    const codes = await Promise.all(proxies.map((p) => load(`${p.url}/tickets`)));
+    t.strictSame(codes, [0, 0, 0], 'the load ran');
+
+    // Wait for the scrape that saw the last request: Prometheus' count of each
+    // canary's requests equals the warm-up and what the proxy sent it.
+    for (const [i, { scenario }] of pairs.entries()) {
+      const sent = proxies[i]?.forwarded.get('v2') ?? 0;
+      t.ok(sent > 0.05 * REQUESTS, `${scenario.namespace}: ${sent} requests reached the canary`);
+      const counted = `sum(ecadraft_http_requests_total{namespace="${scenario.namespace}", version="v2", route="/tickets"})`;
+      const until = performance.now() + 15_000;
+      while (((await prometheus.query(counted)) as number[])[0] !== WARM_UP + sent) {
+        if (performance.now() > until) throw new Error(`${scenario.namespace}: Prometheus never counted ${sent}`);
+        await sleep(200);
+      }
+    }
+
+    for (const { scenario } of pairs) {
+      const metrics = gateMetrics(scenario.namespace, prometheus.url);
+      t.strictSame(
+        metrics.map((m) => m.name),
+        ['success-rate', 'p99-latency'],
+      );
+      for (const metric of metrics) {
+        const query = metric.provider.prometheus?.query ?? '';
+        t.match(query, `namespace="${scenario.namespace}", version="v2"`, 'the query as the AnalysisRun sends it');
+        t.equal(metric.provider.prometheus?.address, prometheus.url);
+        const result = await prometheus.query(query);
+        const verdict = evaluateResult(result, metric);
+        t.equal(
+          verdict.phase,
+          scenario.expected[metric.name as keyof Scenario['expected']],
+          `${scenario.namespace}: ${metric.name} = ${JSON.stringify(result)} is ${verdict.phase}`,
+        );
+      }
+    }
+
+    // Without traffic on the canary there is no data, and no verdict either way.
+    for (const metric of gateMetrics('idle', prometheus.url)) {
+      const result = await prometheus.query(metric.provider.prometheus?.query ?? '');
+      t.strictSame(result, [], `idle: ${metric.name} has no data`);
+      t.equal(evaluateResult(result, metric).phase, 'Inconclusive', `idle: ${metric.name} is Inconclusive`);
+    }
+  },
+);
