@@ -191,6 +191,10 @@ t.test('each release file turns the Rollout into the pods of its version', async
       t.strictSame(JSON.parse(patched.stdout), released, `${file}: kubectl patch agrees`);
     }
   }
+  // Back to v1 after an aborted release: exactly the stable pods' template, so
+  // the controller returns to them at once, without steps.
+  const reset = applyJsonPatch(applyJsonPatch(rollout, releaseFile('v2-errors.json')), releaseFile('v1.json'));
+  t.strictSame(reset.spec.template, rollout.spec.template);
   t.throws(() => applyJsonPatch({ spec: {} }, releaseFile('v2.json')), /does not exist/);
 });
 
