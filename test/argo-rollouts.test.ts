@@ -8,7 +8,7 @@
 // proxy. The queries themselves meet a real Prometheus in
 // test/prometheus-analysis.test.ts.
 import { spawn, spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { IAnalysisTemplate } from '@kubernetes-models/argo-rollouts/argoproj.io/v1alpha1/AnalysisTemplate';
 import type { IRollout } from '@kubernetes-models/argo-rollouts/argoproj.io/v1alpha1/Rollout';
@@ -251,6 +251,42 @@ t.test('each analysis step runs the three gates with the weights of its step', a
     return [command[command.indexOf('--expect') + 1]];
   });
   t.strictSame(expects, ['v1=90,v2=10', 'v1=50,v2=50', 'v1=0,v2=100']);
+});
+
+t.test('docs/argo-rollouts.md shows what these files do', async (t) => {
+  const doc = readFileSync(path.join(ROOT, 'docs/argo-rollouts.md'), 'utf8');
+  // What `kubectl apply -f kubernetes/argo-rollouts/` prints: the top-level
+  // files in name order, each object in file order.
+  const block = /kubectl apply -f kubernetes\/argo-rollouts\/\n```\n\n```\n([^`]*)```/.exec(doc)?.[1] ?? '';
+  const applied = loaded.manifests
+    .filter((m) => !m.file.slice(DIR.length + 1).includes('/'))
+    .map((m) => {
+      const group = m.apiVersion.includes('/') ? `.${m.apiVersion.slice(0, m.apiVersion.indexOf('/'))}` : '';
+      return `${m.kind.toLowerCase()}${group}/${m.name} created`;
+    });
+  t.strictSame(block.trim().split('\n'), applied);
+  // Every file it names exists.
+  for (const [named] of doc.matchAll(/kubernetes\/argo-rollouts\/[\w./-]*\w/g))
+    t.ok(existsSync(path.join(ROOT, named)), `${named} exists`);
+  // The thresholds it states are the templates'.
+  for (const [name, passes, fails] of [
+    ['success-rate', '>= 0.99', '< 0.99'],
+    ['p99-latency', '<= 0.25', '> 0.25'],
+  ] as const) {
+    const metric = loaded.manifests
+      .filter((m) => m.kind === 'AnalysisTemplate')
+      .flatMap((m) => (m.body as unknown as IAnalysisTemplate).spec.metrics ?? [])
+      .find((m) => m.name === name);
+    t.ok(metric?.successCondition?.endsWith(`result[0] ${passes}`), `${name} passes at ${passes}`);
+    t.ok(metric?.failureCondition?.endsWith(`result[0] ${fails}`), `${name} fails at ${fails}`);
+    t.match(
+      doc,
+      new RegExp(
+        `\\| \`${name}\` \\|[^\\n]*\\| \`${passes.replace(/[.]/g, '\\.')}\`( s)? \\| \`${fails.replace(/[.]/g, '\\.')}\``,
+      ),
+      `the table states ${name}'s thresholds`,
+    );
+  }
 });
 
 // ---------------------------------------------------------------------------
