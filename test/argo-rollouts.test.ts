@@ -30,10 +30,12 @@ import { ROOT, startServer } from './helpers/process.ts';
 import { checkQuery, parseExposition } from './helpers/promql.ts';
 import {
   analysisRun,
+  analysisTemplates,
   applyJsonPatch,
   checkRollouts,
   type PatchOperation,
   type RolloutFacts,
+  releasedRollout,
   substituteArgs,
   templateDifferences,
 } from './helpers/rollouts.ts';
@@ -223,13 +225,8 @@ t.test('what the Argo Rollouts controller would check holds', async (t) => {
 });
 
 t.test('each analysis step runs the three gates with the weights of its step', async (t) => {
-  const released = applyJsonPatch(rolloutOf(loaded.manifests), RELEASE_V2);
-  released.metadata = { ...released.metadata, namespace: 'default' };
-  const templates = new Map(
-    loaded.manifests
-      .filter((m) => m.kind === 'AnalysisTemplate')
-      .map((m) => [m.name, m.body as unknown as IAnalysisTemplate] as const),
-  );
+  const released = releasedRollout(rolloutOf(loaded.manifests), RELEASE_V2, 'default');
+  const templates = analysisTemplates(loaded.manifests);
   const steps = released.spec.strategy?.canary?.steps ?? [];
   t.strictSame(
     steps.map((s) => Object.keys(s)[0]),
@@ -739,13 +736,8 @@ t.test('a query is checked against what /metrics serves', async (t) => {
 
 t.test('the split Job passes at the weights of its step and fails at wrong ones', async (t) => {
   const [v1, v2] = await Promise.all([startServer(t, { VERSION: 'v1' }), startServer(t, { VERSION: 'v2' })]);
-  const released = applyJsonPatch(rolloutOf(loaded.manifests), RELEASE_V2);
-  released.metadata = { ...released.metadata, namespace: 'default' };
-  const templates = new Map(
-    loaded.manifests
-      .filter((m) => m.kind === 'AnalysisTemplate')
-      .map((m) => [m.name, m.body as unknown as IAnalysisTemplate] as const),
-  );
+  const released = releasedRollout(rolloutOf(loaded.manifests), RELEASE_V2, 'default');
+  const templates = analysisTemplates(loaded.manifests);
   const steps = released.spec.strategy?.canary?.steps ?? [];
 
   /** The Job's container command for this step, with its url arg pointed at `url` as a Rollout could. */

@@ -16,14 +16,13 @@
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import type { IAnalysisTemplate } from '@kubernetes-models/argo-rollouts/argoproj.io/v1alpha1/AnalysisTemplate';
 import type { IRollout } from '@kubernetes-models/argo-rollouts/argoproj.io/v1alpha1/Rollout';
 import t from 'tap';
 import { evaluateResult, type Phase } from './helpers/argo-expr.ts';
 import { loadManifests } from './helpers/manifests.ts';
 import { ROOT, type RunningServer, request, sleep, startServer } from './helpers/process.ts';
 import { findPrometheus, startPrometheus } from './helpers/prometheus.ts';
-import { analysisRun, applyJsonPatch, type PatchOperation } from './helpers/rollouts.ts';
+import { analysisRun, analysisTemplates, type PatchOperation, releasedRollout } from './helpers/rollouts.ts';
 import { startWeightedProxy, type WeightedProxy } from './helpers/weighted-proxy.ts';
 
 const binary = findPrometheus();
@@ -38,11 +37,7 @@ const RATE = 100;
 const WARM_UP = 20;
 
 const { manifests } = loadManifests([`${DIR}/rollout.yaml`, `${DIR}/analysis.yaml`], ROOT);
-const templates = new Map(
-  manifests
-    .filter((m) => m.kind === 'AnalysisTemplate')
-    .map((m) => [m.name, m.body as unknown as IAnalysisTemplate] as const),
-);
+const templates = analysisTemplates(manifests);
 const rollout = manifests.find((m) => m.kind === 'Rollout')?.body as unknown as IRollout;
 const release = JSON.parse(readFileSync(path.join(ROOT, DIR, 'releases/v2.json'), 'utf8')) as PatchOperation[];
 const steps = rollout.spec.strategy?.canary?.steps ?? [];
@@ -88,8 +83,7 @@ const SICK_V1 = { FAULT_ERROR_RATE: '0.5', FAULT_DELAY_MS: '300' };
 
 /** The gate's metrics for this namespace, as its AnalysisRun holds them, asking `prometheusUrl`. */
 function gateMetrics(namespace: string, prometheusUrl: string) {
-  const released = applyJsonPatch(rollout, release);
-  released.metadata = { ...released.metadata, namespace };
+  const released = releasedRollout(rollout, release, namespace);
   const analysis = structuredClone(steps[gate]?.analysis);
   if (!analysis) throw new Error('the Rollout has no analysis step');
   // The address is an arg: a Rollout points the templates at its Prometheus the same way.

@@ -313,24 +313,18 @@ export interface Verdict {
 /** evaluate.EvaluateResult: the measurement's phase from its conditions. */
 export function evaluateResult(result: Result | null, metric: Conditions): Verdict {
   const { successCondition = '', failureCondition = '' } = metric;
-  let success = false;
-  let failure = false;
-  try {
-    if (successCondition) success = evalCondition(result, successCondition);
-  } catch (error) {
-    return {
-      phase: 'Error',
-      message: `could not evaluate successCondition "${successCondition}": ${(error as Error).message}`,
-    };
+  const holds = { successCondition: false, failureCondition: false };
+  for (const key of ['successCondition', 'failureCondition'] as const) {
+    const condition = metric[key];
+    if (!condition) continue;
+    try {
+      holds[key] = evalCondition(result, condition);
+    } catch (error) {
+      return { phase: 'Error', message: `could not evaluate ${key} "${condition}": ${(error as Error).message}` };
+    }
   }
-  try {
-    if (failureCondition) failure = evalCondition(result, failureCondition);
-  } catch (error) {
-    return {
-      phase: 'Error',
-      message: `could not evaluate failureCondition "${failureCondition}": ${(error as Error).message}`,
-    };
-  }
+  let success = holds.successCondition;
+  let failure = holds.failureCondition;
   if (!successCondition && !failureCondition) return { phase: 'Successful' };
   // Without a failure condition a measurement fails when it does not succeed, and vice versa.
   if (!failureCondition) failure = !success;

@@ -194,6 +194,22 @@ export function analysisRun(
   return { args, metrics: metrics.map((m) => resolveMetric(m, args)), ignored };
 }
 
+/** The AnalysisTemplates among `manifests`, by name. */
+export function analysisTemplates(manifests: readonly Manifest[]): Map<string, IAnalysisTemplate> {
+  return new Map(
+    manifests
+      .filter((m) => m.kind === 'AnalysisTemplate')
+      .map((m) => [m.name, m.body as unknown as IAnalysisTemplate] as const),
+  );
+}
+
+/** The Rollout as the API server holds it once `release` is patched in: in `namespace`. */
+export function releasedRollout(rollout: IRollout, release: readonly PatchOperation[], namespace: string): IRollout {
+  const released = applyJsonPatch(rollout, release);
+  released.metadata = { ...released.metadata, namespace };
+  return released;
+}
+
 // ---------------------------------------------------------------------------
 // The checks
 
@@ -253,9 +269,7 @@ export async function checkRollouts(all: readonly Manifest[], facts: RolloutFact
 
   const virtualServices = byName<IVirtualService>('VirtualService');
   const destinationRules = byName<IDestinationRule>('DestinationRule');
-  const templates = new Map(
-    ofKind('AnalysisTemplate').map((m) => [m.name, m.body as unknown as IAnalysisTemplate] as const),
-  );
+  const templates = analysisTemplates(manifests);
   const services = ofKind('Service').map((m) => m.body as unknown as IService);
   const serviceAccounts = new Set(ofKind('ServiceAccount').map((m) => m.name));
   const rollouts = ofKind('Rollout');
@@ -388,12 +402,11 @@ export async function checkRollouts(all: readonly Manifest[], facts: RolloutFact
     // -- Every analysis step, as its AnalysisRun would be created during the release.
     let released: IRollout;
     try {
-      released = applyJsonPatch(rollout, facts.release);
+      released = releasedRollout(rollout, facts.release, facts.namespace);
     } catch (error) {
       report(m, `the release does not apply: ${(error as Error).message}`);
       continue;
     }
-    released.metadata = { ...released.metadata, namespace: facts.namespace };
     const stableVersion = labels.version ?? '';
     const canaryVersion = released.spec.template?.metadata?.labels?.version ?? '';
     for (const [i, step] of steps.entries()) {
