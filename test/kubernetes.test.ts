@@ -10,15 +10,12 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { HTTPRoute } from '@kubernetes-models/gateway-api/gateway.networking.k8s.io/v1/HTTPRoute';
 import { VirtualService } from '@kubernetes-models/istio/networking.istio.io/v1/VirtualService';
-import type { FastifyInstance } from 'fastify';
 import { PodDisruptionBudget } from 'kubernetes-models/policy/v1/PodDisruptionBudget';
 import { Service } from 'kubernetes-models/v1/Service';
 import t from 'tap';
 import { parseAllDocuments } from 'yaml';
-import { buildApp } from '../src/app.ts';
-import { loadConfig } from '../src/config.ts';
+import { appFacts, PACKAGE_VERSION } from './helpers/app-facts.ts';
 import {
-  type AppFacts,
   checkFileObjects,
   checkKustomization,
   checkManifests,
@@ -33,34 +30,11 @@ import {
 } from './helpers/manifests.ts';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
-const packageVersion = (JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8')) as { version: string })
-  .version;
+const packageVersion = PACKAGE_VERSION;
 const FIXTURES = 'test/fixtures/kubernetes';
 
-// ---------------------------------------------------------------------------
-// The app, as the probes would meet it: built from src/ and listening, since
-// /readyz answers 503 until the server listens.
-
-let app: FastifyInstance | undefined;
-const served = new Map<string, boolean>();
-const facts: AppFacts = {
-  packageVersion,
-  config: (env) => loadConfig(env),
-  async serves(urlPath) {
-    const known = served.get(urlPath);
-    if (known !== undefined) return known;
-    if (!app) {
-      app = await buildApp(loadConfig({ LOG_LEVEL: 'silent' }));
-      await app.listen({ port: 0, host: '127.0.0.1' });
-    }
-    const res = await app.inject({ method: 'GET', url: urlPath });
-    served.set(urlPath, res.statusCode === 200);
-    return res.statusCode === 200;
-  },
-};
-t.teardown(async () => {
-  await app?.close();
-});
+// The app, as the probes would meet it (test/helpers/app-facts.ts).
+const facts = appFacts(t);
 
 /** Loads, validates and cross-checks the files as the contents of one namespace. */
 async function check(files: readonly string[]): Promise<{ manifests: Manifest[]; problems: Problem[] }> {
