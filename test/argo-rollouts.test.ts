@@ -778,18 +778,24 @@ t.test('the split Job passes at the weights of its step and fails at wrong ones'
 
   const gates = [...steps.entries()].filter(([, step]) => step.analysis).map(([i]) => i);
   t.equal(gates.length, 3);
-  for (const i of gates) {
-    const weight = steps.slice(0, i).findLast((s) => s.setWeight !== undefined)?.setWeight ?? 0;
-    const proxy = await proxyAt(weight);
-    const right = await run(commandFor(i, `${proxy.url}/tickets`));
-    t.equal(right.code, 0, `step ${i} at ${weight}% passes\n${right.stdout}${right.stderr}`);
-    t.match(right.stdout, `expect v1=${100 - weight}%, v2=${weight}%: ok`);
+  const weightOf = (i: number) => steps.slice(0, i).findLast((s) => s.setWeight !== undefined)?.setWeight ?? 0;
+  // Each gate at its own weights, and the first gate once more where Envoy
+  // has not taken the new weights and still splits 50/50; side by side, as
+  // each run mostly waits on the servers.
+  const runs = await Promise.all(
+    [...gates.map((i) => [i, weightOf(i)] as const), [gates[0] ?? -1, 50] as const].map(async ([i, split]) => {
+      const proxy = await proxyAt(split);
+      return run(commandFor(i, `${proxy.url}/tickets`));
+    }),
+  );
+  for (const [n, i] of gates.entries()) {
+    const right = runs[n];
+    const weight = weightOf(i);
+    t.equal(right?.code, 0, `step ${i} at ${weight}% passes\n${right?.stdout}${right?.stderr}`);
+    t.match(right?.stdout, `expect v1=${100 - weight}%, v2=${weight}%: ok`);
   }
-  // The first gate, when Envoy has not taken the new weights and still
-  // splits 50/50 (one more run per gate would only cost time).
-  const wrong = await proxyAt(50);
-  const failed = await run(commandFor(gates[0] ?? -1, `${wrong.url}/tickets`));
-  t.equal(failed.code, 1, `a split that is not 90/10 fails\n${failed.stdout}${failed.stderr}`);
-  t.match(failed.stdout, 'expect v1=90%, v2=10%: FAILED');
-  t.match(failed.stderr, /ecadraft: v2 is off by \+\d+\.\d points: measured .*, expected 10(\.0)?%/);
+  const failed = runs[gates.length];
+  t.equal(failed?.code, 1, `a split that is not 90/10 fails\n${failed?.stdout}${failed?.stderr}`);
+  t.match(failed?.stdout, 'expect v1=90%, v2=10%: FAILED');
+  t.match(failed?.stderr, /ecadraft: v2 is off by \+\d+\.\d points: measured .*, expected 10(\.0)?%/);
 });
