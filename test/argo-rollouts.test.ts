@@ -735,7 +735,11 @@ t.test('a query is checked against what /metrics serves', async (t) => {
 // The split Job's command line, run here against the weighted proxy
 
 t.test('the split Job passes at the weights of its step and fails at wrong ones', async (t) => {
-  const [v1, v2] = await Promise.all([startServer(t, { VERSION: 'v1' }), startServer(t, { VERSION: 'v2' })]);
+  // A generous bound: this file runs beside the rest of the suite on a shared machine.
+  const [v1, v2] = await Promise.all([
+    startServer(t, { VERSION: 'v1' }, { readyTimeoutMs: 60_000 }),
+    startServer(t, { VERSION: 'v2' }, { readyTimeoutMs: 60_000 }),
+  ]);
   const released = releasedRollout(rolloutOf(loaded.manifests), RELEASE_V2, 'default');
   const templates = analysisTemplates(loaded.manifests);
   const steps = released.spec.strategy?.canary?.steps ?? [];
