@@ -3,11 +3,11 @@
 // against the Deployments'; the routing by the walkthrough's own rules; what
 // the Argo Rollouts controller would check or trip over (test/helpers/
 // rollouts.ts), each rule shown to reject a broken copy of the real
-// manifests; the condition evaluator used against Prometheus; and the split
-// Job's command line, run here against two real servers behind a weighted
-// proxy. The queries themselves meet a real Prometheus in
-// test/prometheus-analysis.test.ts.
-import { spawn, spawnSync } from 'node:child_process';
+// manifests; and the condition evaluator used against Prometheus. The
+// queries themselves meet a real Prometheus in test/prometheus-analysis.test.ts,
+// and the split Job's command line two real servers in
+// test/argo-rollouts-split-job.test.ts.
+import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { IAnalysisTemplate } from '@kubernetes-models/argo-rollouts/argoproj.io/v1alpha1/AnalysisTemplate';
@@ -26,22 +26,23 @@ import {
   type Manifest,
   validateSchema,
 } from './helpers/manifests.ts';
-import { ROOT, startServer } from './helpers/process.ts';
+import { ROOT } from './helpers/process.ts';
 import { checkQuery, parseExposition } from './helpers/promql.ts';
 import {
+  ARGO_ROLLOUTS_DIR,
   analysisRun,
   analysisTemplates,
   applyJsonPatch,
   checkRollouts,
   type PatchOperation,
   type RolloutFacts,
+  readRelease,
   releasedRollout,
   substituteArgs,
   templateDifferences,
 } from './helpers/rollouts.ts';
-import { startWeightedProxy } from './helpers/weighted-proxy.ts';
 
-const DIR = 'kubernetes/argo-rollouts';
+const DIR = ARGO_ROLLOUTS_DIR;
 const ISTIO = 'networking.istio.io/v1';
 const ARGO = 'argoproj.io/v1alpha1';
 /**
@@ -53,8 +54,7 @@ const SCRAPE_ANNOTATIONS = ['prometheus.io/scrape', 'prometheus.io/port', 'prome
 const TARGET_LABELS = ['namespace', 'pod'];
 
 const facts = appFacts(t);
-const releaseFile = (name: string): PatchOperation[] =>
-  JSON.parse(readFileSync(path.join(ROOT, DIR, 'releases', name), 'utf8')) as PatchOperation[];
+const releaseFile = (name: string): PatchOperation[] => readRelease(ROOT, name);
 const RELEASE_V2 = releaseFile('v2.json');
 
 const files = listManifestFiles(DIR, ROOT);
@@ -729,77 +729,4 @@ t.test('a query is checked against what /metrics serves', async (t) => {
   ]);
   t.strictSame(checkQuery('up', served, []), ['has no selector of the form metric{...} to check']);
   t.strictSame(checkQuery('ecadraft_info{namespace="x"}', served, ['namespace']), []);
-});
-
-// ---------------------------------------------------------------------------
-// The split Job's command line, run here against the weighted proxy
-
-t.test('the split Job passes at the weights of its step and fails at wrong ones', async (t) => {
-  // A generous bound: this file runs beside the rest of the suite on a shared machine.
-  const [v1, v2] = await Promise.all([
-    startServer(t, { VERSION: 'v1' }, { readyTimeoutMs: 60_000 }),
-    startServer(t, { VERSION: 'v2' }, { readyTimeoutMs: 60_000 }),
-  ]);
-  const released = releasedRollout(rolloutOf(loaded.manifests), RELEASE_V2, 'default');
-  const templates = analysisTemplates(loaded.manifests);
-  const steps = released.spec.strategy?.canary?.steps ?? [];
-
-  /** The Job's container command for this step, with its url arg pointed at `url` as a Rollout could. */
-  const commandFor = (stepIndex: number, url: string): string[] => {
-    const analysis = structuredClone(steps[stepIndex]?.analysis);
-    if (!analysis) throw new Error(`step ${stepIndex} has no analysis`);
-    analysis.args = [...(analysis.args ?? []), { name: 'url', value: url }];
-    const split = analysisRun(released, analysis, templates).metrics.find((m) => m.provider.job);
-    return split?.provider.job?.spec.template.spec?.containers[0]?.command ?? [];
-  };
-  /** Runs it as the image would, from the package root (the image's working directory). */
-  const run = (command: string[]) =>
-    new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve, reject) => {
-      t.equal(command[0], 'node');
-      const child = spawn(process.execPath, command.slice(1), {
-        cwd: ROOT,
-        env: { ...process.env, NODE_OPTIONS: '' },
-        stdio: ['ignore', 'pipe', 'pipe'],
-      });
-      let stdout = '';
-      let stderr = '';
-      child.stdout.setEncoding('utf8').on('data', (c: string) => (stdout += c));
-      child.stderr.setEncoding('utf8').on('data', (c: string) => (stderr += c));
-      child.on('error', reject);
-      child.on('close', (code) => resolve({ code, stdout, stderr }));
-    });
-  const proxyAt = async (canaryWeight: number) => {
-    const proxy = await startWeightedProxy(
-      [
-        { name: 'v1', url: v1.url, weight: 100 - canaryWeight },
-        { name: 'v2', url: v2.url, weight: canaryWeight },
-      ],
-      { seed: 20200714 },
-    );
-    t.teardown(() => proxy.close());
-    return proxy;
-  };
-
-  const gates = [...steps.entries()].filter(([, step]) => step.analysis).map(([i]) => i);
-  t.equal(gates.length, 3);
-  const weightOf = (i: number) => steps.slice(0, i).findLast((s) => s.setWeight !== undefined)?.setWeight ?? 0;
-  // Each gate at its own weights, and the first gate once more where Envoy
-  // has not taken the new weights and still splits 50/50; side by side, as
-  // each run mostly waits on the servers.
-  const runs = await Promise.all(
-    [...gates.map((i) => [i, weightOf(i)] as const), [gates[0] ?? -1, 50] as const].map(async ([i, split]) => {
-      const proxy = await proxyAt(split);
-      return run(commandFor(i, `${proxy.url}/tickets`));
-    }),
-  );
-  for (const [n, i] of gates.entries()) {
-    const right = runs[n];
-    const weight = weightOf(i);
-    t.equal(right?.code, 0, `step ${i} at ${weight}% passes\n${right?.stdout}${right?.stderr}`);
-    t.match(right?.stdout, `expect v1=${100 - weight}%, v2=${weight}%: ok`);
-  }
-  const failed = runs[gates.length];
-  t.equal(failed?.code, 1, `a split that is not 90/10 fails\n${failed?.stdout}${failed?.stderr}`);
-  t.match(failed?.stdout, 'expect v1=90%, v2=10%: FAILED');
-  t.match(failed?.stderr, /ecadraft: v2 is off by \+\d+\.\d points: measured .*, expected 10(\.0)?%/);
 });

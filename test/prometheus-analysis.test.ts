@@ -14,15 +14,12 @@
 // - errors: v2 with FAULT_ERROR_RATE=0.2 fails the success rate only;
 // - slow: v2 with FAULT_DELAY_MS above the latency threshold fails the p99 only.
 import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import type { IRollout } from '@kubernetes-models/argo-rollouts/argoproj.io/v1alpha1/Rollout';
 import t from 'tap';
 import { evaluateResult, type Phase } from './helpers/argo-expr.ts';
-import { loadManifests } from './helpers/manifests.ts';
 import { ROOT, type RunningServer, request, sleep, startServer } from './helpers/process.ts';
 import { findPrometheus, startPrometheus } from './helpers/prometheus.ts';
-import { analysisRun, analysisTemplates, type PatchOperation, releasedRollout } from './helpers/rollouts.ts';
+import { analysisRun, readRelease, readRollout, releasedRollout, weightAt } from './helpers/rollouts.ts';
 import { startWeightedProxy, type WeightedProxy } from './helpers/weighted-proxy.ts';
 
 const binary = findPrometheus();
@@ -30,25 +27,20 @@ const SKIP = binary
   ? false
   : "Debian's prometheus package is not installed (.ci/run installs it: apt-get install prometheus), so the gates' queries are not run against Prometheus";
 
-const DIR = 'kubernetes/argo-rollouts';
 const CLI = path.join(ROOT, 'dist/cli/ecadraft.js');
 const REQUESTS = 400;
 const RATE = 100;
 const WARM_UP = 20;
 
-const { manifests } = loadManifests([`${DIR}/rollout.yaml`, `${DIR}/analysis.yaml`], ROOT);
-const templates = analysisTemplates(manifests);
-const rollout = manifests.find((m) => m.kind === 'Rollout')?.body as unknown as IRollout;
-const release = JSON.parse(readFileSync(path.join(ROOT, DIR, 'releases/v2.json'), 'utf8')) as PatchOperation[];
+const { rollout, templates } = readRollout(ROOT);
+const release = readRelease(ROOT, 'v2.json');
 const steps = rollout.spec.strategy?.canary?.steps ?? [];
-const weightAt = (index: number): number =>
-  steps.slice(0, index).findLast((s) => s.setWeight !== undefined)?.setWeight ?? 0;
 // The gate at 50%, where the canary answers half the load: its p99 is then
 // the 99th percentile of a few hundred answers, not the slowest of thirty,
 // and one stall of a busy test machine does not decide it. The queries are
 // the same at every gate.
-const gate = steps.findIndex((s, i) => s.analysis && weightAt(i) === 50);
-const canaryWeight = weightAt(gate);
+const gate = steps.findIndex((s, i) => s.analysis && weightAt(steps, i) === 50);
+const canaryWeight = weightAt(steps, gate);
 
 interface Scenario {
   namespace: string;

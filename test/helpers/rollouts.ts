@@ -4,6 +4,8 @@
 // rollout/trafficrouting/istio, utils/analysis, utils/template,
 // pkg/apis/rollouts/validation); a problem names the file, the object and
 // what the controller would do with it.
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import type { IAnalysisTemplate } from '@kubernetes-models/argo-rollouts/argoproj.io/v1alpha1/AnalysisTemplate';
 import type { IRollout } from '@kubernetes-models/argo-rollouts/argoproj.io/v1alpha1/Rollout';
 import type { IDestinationRule } from '@kubernetes-models/istio/networking.istio.io/v1/DestinationRule';
@@ -12,7 +14,7 @@ import type { IAuthorizationPolicy } from '@kubernetes-models/istio/security.ist
 import type { IPodMonitor } from '@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1/PodMonitor';
 import type { IService } from 'kubernetes-models/v1/Service';
 import { checkCondition } from './argo-expr.ts';
-import type { Manifest, Problem } from './manifests.ts';
+import { loadManifests, type Manifest, type Problem } from './manifests.ts';
 import { checkQuery } from './promql.ts';
 
 type Metric = NonNullable<IAnalysisTemplate['spec']['metrics']>[number];
@@ -194,6 +196,24 @@ export function analysisRun(
   return { args, metrics: metrics.map((m) => resolveMetric(m, args)), ignored };
 }
 
+export const ARGO_ROLLOUTS_DIR = 'kubernetes/argo-rollouts';
+
+/** A release of releases/, as the JSON patch kubectl applies. */
+export function readRelease(root: string, name: string): PatchOperation[] {
+  return JSON.parse(readFileSync(path.join(root, ARGO_ROLLOUTS_DIR, 'releases', name), 'utf8')) as PatchOperation[];
+}
+
+/** The Rollout and its AnalysisTemplates, as the files hold them. */
+export function readRollout(root: string): { rollout: IRollout; templates: Map<string, IAnalysisTemplate> } {
+  const { manifests } = loadManifests(
+    [`${ARGO_ROLLOUTS_DIR}/rollout.yaml`, `${ARGO_ROLLOUTS_DIR}/analysis.yaml`],
+    root,
+  );
+  const rollout = manifests.find((m) => m.kind === 'Rollout')?.body as unknown as IRollout | undefined;
+  if (!rollout) throw new Error(`${ARGO_ROLLOUTS_DIR}/rollout.yaml holds no Rollout`);
+  return { rollout, templates: analysisTemplates(manifests) };
+}
+
 /** The AnalysisTemplates among `manifests`, by name. */
 export function analysisTemplates(manifests: readonly Manifest[]): Map<string, IAnalysisTemplate> {
   return new Map(
@@ -233,8 +253,8 @@ const selects = (selector: Labels, labels: Labels): boolean =>
   Object.entries(selector).every(([k, v]) => labels[k] === v);
 const objectName = (m: Pick<Manifest, 'kind' | 'name'>): string => `${m.kind}/${m.name}`;
 
-/** The weight of the last setWeight at or before step `index`. */
-function weightAt(steps: ReadonlyArray<{ setWeight?: number }>, index: number): number {
+/** The weight of the last setWeight at or before step `index`: the weights a gate at `index` sees. */
+export function weightAt(steps: ReadonlyArray<{ setWeight?: number }>, index: number): number {
   for (let i = index; i >= 0; i--) {
     const w = steps[i]?.setWeight;
     if (w !== undefined) return w;
