@@ -17,6 +17,8 @@ import { checkCondition } from './argo-expr.ts';
 import { loadManifests, type Manifest, type Problem } from './manifests.ts';
 import { checkQuery } from './promql.ts';
 
+export const ARGO_ROLLOUTS_DIR = 'kubernetes/argo-rollouts';
+
 type Metric = NonNullable<IAnalysisTemplate['spec']['metrics']>[number];
 type RolloutAnalysis = NonNullable<NonNullable<NonNullable<IRollout['spec']['strategy']>['canary']>['analysis']>;
 type Container = {
@@ -195,8 +197,6 @@ export function analysisRun(
   for (const name of declared.keys()) if (!args.has(name)) throw new Error(`args.${name} was not resolved`);
   return { args, metrics: metrics.map((m) => resolveMetric(m, args)), ignored };
 }
-
-export const ARGO_ROLLOUTS_DIR = 'kubernetes/argo-rollouts';
 
 /** A release of releases/, as the JSON patch kubectl applies. */
 export function readRelease(root: string, name: string): PatchOperation[] {
