@@ -47,16 +47,20 @@ export interface Run {
   stderr: string;
 }
 
-/** Runs the built CLI to its end; `whileRunning` gets the process first (to wait for output, send a signal). */
+/**
+ * Runs the built CLI to its end, within `timeoutMs`; `whileRunning` gets the
+ * process first (to wait for output, send a signal).
+ */
 export async function cli(
   t: Teardown,
   args: string[],
   whileRunning?: (child: NodeProcess) => Promise<void>,
+  timeoutMs = 60_000,
 ): Promise<Run> {
   assertFreshBuild();
   const child = spawnNode(t, CLI_SCRIPT, { args });
   await whileRunning?.(child);
-  const exit = await child.waitForExit(60_000);
+  const exit = await child.waitForExit(timeoutMs);
   return { code: exit.code, stdout: child.stdout, stderr: child.stderr };
 }
 

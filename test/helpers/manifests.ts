@@ -7,6 +7,8 @@
 // wrong, so a failing test reads like a review comment.
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
+import { AnalysisTemplate } from '@kubernetes-models/argo-rollouts/argoproj.io/v1alpha1/AnalysisTemplate';
+import { Rollout } from '@kubernetes-models/argo-rollouts/argoproj.io/v1alpha1/Rollout';
 import { Gateway as K8sGateway } from '@kubernetes-models/gateway-api/gateway.networking.k8s.io/v1/Gateway';
 import { HTTPRoute } from '@kubernetes-models/gateway-api/gateway.networking.k8s.io/v1/HTTPRoute';
 import { DestinationRule } from '@kubernetes-models/istio/networking.istio.io/v1/DestinationRule';
@@ -15,10 +17,12 @@ import { Sidecar } from '@kubernetes-models/istio/networking.istio.io/v1/Sidecar
 import { VirtualService } from '@kubernetes-models/istio/networking.istio.io/v1/VirtualService';
 import { AuthorizationPolicy } from '@kubernetes-models/istio/security.istio.io/v1/AuthorizationPolicy';
 import { PeerAuthentication } from '@kubernetes-models/istio/security.istio.io/v1/PeerAuthentication';
+import { PodMonitor } from '@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1/PodMonitor';
 import { Deployment } from 'kubernetes-models/apps/v1/Deployment';
 import { HorizontalPodAutoscaler } from 'kubernetes-models/autoscaling/v2/HorizontalPodAutoscaler';
 import { PodDisruptionBudget } from 'kubernetes-models/policy/v1/PodDisruptionBudget';
 import { Service } from 'kubernetes-models/v1/Service';
+import { ServiceAccount } from 'kubernetes-models/v1/ServiceAccount';
 import { parseAllDocuments } from 'yaml';
 
 // ---------------------------------------------------------------------------
@@ -142,6 +146,10 @@ const MODELS: ReadonlyMap<string, ModelClass> = new Map<string, ModelClass>([
   ['security.istio.io/v1 AuthorizationPolicy', AuthorizationPolicy],
   ['gateway.networking.k8s.io/v1 Gateway', K8sGateway],
   ['gateway.networking.k8s.io/v1 HTTPRoute', HTTPRoute],
+  ['v1 ServiceAccount', ServiceAccount],
+  ['argoproj.io/v1alpha1 Rollout', Rollout],
+  ['argoproj.io/v1alpha1 AnalysisTemplate', AnalysisTemplate],
+  ['monitoring.coreos.com/v1 PodMonitor', PodMonitor],
 ]);
 
 export const SUPPORTED_KINDS: readonly string[] = [...MODELS.keys()];

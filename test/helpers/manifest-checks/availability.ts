@@ -29,7 +29,10 @@ export function checkDisruptionBudgets(ns: Namespace): void {
     if (isEmptySelector(spec.selector))
       ns.report(m, "selector selects every pod in the namespace; scope it to ecadraft's pods");
     else if (ns.podsSelectedBy(spec.selector as LabelSelector).length === 0)
-      ns.report(m, `selector ${showSelector(spec.selector as LabelSelector)} selects no Deployment's pods`);
+      ns.report(
+        m,
+        `selector ${showSelector(spec.selector as LabelSelector)} selects no Deployment's or Rollout's pods`,
+      );
     if (isZero(spec.maxUnavailable) || spec.minAvailable === '100%')
       ns.report(m, 'allows no disruption at all, so node drains block forever');
     else if (spec.minAvailable !== undefined)
@@ -58,7 +61,7 @@ export function checkAutoscalers(ns: Namespace): void {
     const ref = body.spec?.scaleTargetRef;
     const target =
       ref && ref.kind === 'Deployment' && (ref.apiVersion ?? 'apps/v1') === 'apps/v1'
-        ? ns.workloads.find((w) => w.manifest.name === ref.name)
+        ? ns.workloads.find((w) => w.manifest.kind === 'Deployment' && w.manifest.name === ref.name)
         : undefined;
     if (!target)
       ns.report(
@@ -70,7 +73,7 @@ export function checkAutoscalers(ns: Namespace): void {
     if (min > max) ns.report(m, `minReplicas ${min} is above maxReplicas ${max}`);
     if (min < 2)
       ns.report(m, `minReplicas ${min}: a drain or a rollout would leave the version without a ready pod; keep 2`);
-    const replicas = target?.deployment.spec?.replicas;
+    const replicas = target?.spec?.replicas;
     if (target && replicas !== undefined && replicas !== min)
       ns.report(
         m,

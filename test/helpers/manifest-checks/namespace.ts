@@ -1,7 +1,8 @@
 // The manifests of one variant, taken together as the contents of one
-// namespace, indexed the way the checks look things up: pods by labels,
-// Services by host, gateways by name. Only schema-valid manifests are read, so
-// the checks can trust the shapes the schemas promise.
+// namespace, indexed the way the checks look things up: pods by labels (a
+// Deployment's and an Argo Rollouts Rollout's alike), Services by host,
+// gateways by name. Only schema-valid manifests are read, so the checks can
+// trust the shapes the schemas promise.
 import type { IDeployment } from 'kubernetes-models/apps/v1/Deployment';
 import type { IService } from 'kubernetes-models/v1/Service';
 import { type Manifest, objectName, type Problem } from '../manifests.ts';
@@ -101,12 +102,28 @@ export function serviceNameOfHost(host: string): string | undefined {
 
 export type Container = NonNullable<NonNullable<IDeployment['spec']>['template']['spec']>['containers'][number];
 
+/**
+ * What makes pods: a Deployment, or an Argo Rollouts Rollout, whose spec has
+ * the same selector, replicas and pod template (a Rollout's template is
+ * optional: it may take it from a Deployment by workloadRef instead).
+ */
+const WORKLOAD_KINDS = [
+  { apiVersion: 'apps/v1', kind: 'Deployment' },
+  { apiVersion: 'argoproj.io/v1alpha1', kind: 'Rollout' },
+] as const;
+
+export type WorkloadSpec = Omit<NonNullable<IDeployment['spec']>, 'template' | 'strategy'> & {
+  template?: NonNullable<IDeployment['spec']>['template'];
+  /** A Deployment's; a Rollout's strategy is read by the Rollout checks. */
+  strategy?: NonNullable<IDeployment['spec']>['strategy'];
+};
+
 export interface Workload {
   manifest: Manifest;
-  deployment: IDeployment;
+  spec: WorkloadSpec | undefined;
   labels: Labels;
   containers: Container[];
-  /** The Deployment's replicas, or the HPA's minimum when one scales it: the fewest pods there will be. */
+  /** The replicas, or the HPA's minimum when one scales it: the fewest pods there will be. */
   minReplicas: number;
 }
 
@@ -139,17 +156,19 @@ export class Namespace {
   ) {
     this.manifests = all.filter((m) => m.valid);
     const seen = new Set<string>();
-    for (const { manifest, body } of this.ofKind<IDeployment>('apps/v1', 'Deployment')) {
-      if (seen.has(manifest.name)) continue;
-      seen.add(manifest.name);
-      const template = body.spec?.template;
-      this.workloads.push({
-        manifest,
-        deployment: body,
-        labels: { ...(template?.metadata?.labels ?? {}) },
-        containers: template?.spec?.containers ?? [],
-        minReplicas: this.autoscaledMinimum(manifest.name) ?? body.spec?.replicas ?? 1,
-      });
+    for (const { apiVersion, kind } of WORKLOAD_KINDS) {
+      for (const { manifest, body } of this.ofKind<{ spec?: WorkloadSpec }>(apiVersion, kind)) {
+        if (seen.has(objectName(manifest))) continue;
+        seen.add(objectName(manifest));
+        const template = body.spec?.template;
+        this.workloads.push({
+          manifest,
+          spec: body.spec,
+          labels: { ...(template?.metadata?.labels ?? {}) },
+          containers: template?.spec?.containers ?? [],
+          minReplicas: this.autoscaledMinimum(manifest) ?? body.spec?.replicas ?? 1,
+        });
+      }
     }
     for (const { manifest, body } of this.ofKind<IService>('v1', 'Service')) {
       if (this.services.has(manifest.name)) continue;
@@ -210,12 +229,12 @@ export class Namespace {
     );
   }
 
-  private autoscaledMinimum(deployment: string): number | undefined {
+  private autoscaledMinimum(workload: Manifest): number | undefined {
     for (const m of this.manifests) {
       if (m.apiVersion !== 'autoscaling/v2' || m.kind !== 'HorizontalPodAutoscaler') continue;
       const spec = (m.body as { spec?: { scaleTargetRef?: { kind?: string; name?: string }; minReplicas?: number } })
         .spec;
-      if (spec?.scaleTargetRef?.kind === 'Deployment' && spec.scaleTargetRef.name === deployment)
+      if (spec?.scaleTargetRef?.kind === workload.kind && spec.scaleTargetRef.name === workload.name)
         return spec.minReplicas ?? 1;
     }
     return undefined;

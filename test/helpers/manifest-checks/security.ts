@@ -1,5 +1,7 @@
 // PeerAuthentication and AuthorizationPolicy: mutual TLS for ecadraft's pods,
-// and in every variant exactly its own gateway admitted, reading only. With
+// and in every variant exactly its own gateway admitted, reading only, besides
+// the callers inside the mesh that the manifests themselves run (a Job of
+// their own ServiceAccount, such as the Rollout's split gate). With
 // sidecars one policy on the pods does it all. In ambient mode ztunnel
 // enforces the policies bound by selector and sees only connections, so the
 // pods admit the waypoint and the waypoint (targetRefs) admits the gateway.
@@ -69,7 +71,7 @@ function selectedPods(ns: Namespace, m: Manifest, selector: LabelSelector | unde
   }
   const pods = ns.podsSelectedBy(selector as LabelSelector);
   if (pods.length === 0)
-    ns.report(m, `selector ${showSelector(selector as LabelSelector)} selects no Deployment's pods`);
+    ns.report(m, `selector ${showSelector(selector as LabelSelector)} selects no Deployment's or Rollout's pods`);
   return pods;
 }
 
@@ -89,15 +91,23 @@ export function checkPeerAuthentications(ns: Namespace): void {
 interface Expected {
   who: string;
   groups: Array<readonly Account[]>;
+  /** Who it may admit besides: the ServiceAccounts defined here, which run the manifests' own callers. */
+  callers: readonly Account[];
 }
+
+/** ServiceAccounts these manifests define, as a policy in the same namespace names them. */
+const definedAccounts = (ns: Namespace): Account[] =>
+  ns.ofKind('v1', 'ServiceAccount').map(({ manifest }) => ({ name: manifest.name }));
 
 export function checkAuthorizationPolicies(ns: Namespace): void {
   const gateways = ingressGateways(ns);
+  const callers = definedAccounts(ns);
   const gatewaysTo = (services: string[]): Expected => {
     const matching = gateways.filter((g) => services.some((s) => g.services.has(s)));
     return {
       who: `the gateway of these routes (${matching.map((g) => `${g.manifest.kind}/${g.manifest.name}`).join(', ') || 'none routes here'})`,
       groups: matching.flatMap((g) => (g.accounts ? [g.accounts] : [])),
+      callers,
     };
   };
   const targeted = new Set<string>();
@@ -134,6 +144,8 @@ export function checkAuthorizationPolicies(ns: Namespace): void {
       {
         who: `the waypoint these pods' Services use (${[...new Set(waypoints.map((w) => w.name))].join(', ') || 'none'})`,
         groups: waypoints.map((w) => [{ name: w.name }]),
+        // ztunnel sees the waypoint, not who called through it.
+        callers: [],
       },
       false,
     );
@@ -194,8 +206,11 @@ function checkRules(ns: Namespace, m: Manifest, rules: Rule[], expected: Expecte
     ns.report(m, 'has no rules, so it admits nothing (or, without ALLOW, restricts nothing)');
     return;
   }
-  const allowed = expected.groups.flat();
+  const allowed = [...expected.groups.flat(), ...expected.callers];
   const admitted: Account[] = [];
+  const others = expected.callers.length
+    ? ` or a ServiceAccount defined here (${expected.callers.map(showAccount).join(', ')})`
+    : '';
   rules.forEach((rule, i) => {
     const where = `spec.rules[${i}]`;
     const sources = (rule.from ?? []).map((f) => f.source ?? {});
@@ -221,8 +236,8 @@ function checkRules(ns: Namespace, m: Manifest, rules: Rule[], expected: Expecte
         ns.report(
           m,
           elsewhere
-            ? `${at}: admits ${showAccount(a)}, but ${expected.who} runs in the namespace you apply to; name it ${showAccount(elsewhere)} (serviceAccounts without a namespace mean the policy's own)`
-            : `${at}: admits ${showAccount(a)}, which is not ${expected.who}`,
+            ? `${at}: admits ${showAccount(a)}, but ${expected.callers.includes(elsewhere) ? `ServiceAccount ${elsewhere.name}` : expected.who} runs in the namespace you apply to; name it ${showAccount(elsewhere)} (serviceAccounts without a namespace mean the policy's own)`
+            : `${at}: admits ${showAccount(a)}, which is not ${expected.who}${others}`,
         );
       }
     });

@@ -1,4 +1,5 @@
 // Services: they select pods, on ports Istio can read the protocol of.
+import { objectName } from '../manifests.ts';
 import type { Namespace } from './namespace.ts';
 import { showLabels } from './namespace.ts';
 
@@ -11,7 +12,7 @@ export function checkServices(ns: Namespace): void {
       ns.report(m, 'has no selector, so no pods back it');
       continue;
     }
-    if (pods.length === 0) ns.report(m, `selector ${showLabels(selector)} selects no Deployment's pods`);
+    if (pods.length === 0) ns.report(m, `selector ${showLabels(selector)} selects no Deployment's or Rollout's pods`);
     for (const port of service.spec?.ports ?? []) {
       const label = `port ${port.name ?? port.port}`;
       const protocol = port.appProtocol ?? port.name ?? '';
@@ -30,7 +31,7 @@ export function checkServices(ns: Namespace): void {
         if (!found)
           ns.report(
             m,
-            `${label}: targetPort ${JSON.stringify(target)} is not a container port of Deployment/${w.manifest.name} (ports: ${ports.map((p) => `${p.name ?? '-'}=${p.containerPort}`).join(', ') || 'none'})`,
+            `${label}: targetPort ${JSON.stringify(target)} is not a container port of ${objectName(w.manifest)} (ports: ${ports.map((p) => `${p.name ?? '-'}=${p.containerPort}`).join(', ') || 'none'})`,
           );
       }
     }

@@ -96,7 +96,7 @@ export function checkDestinationRules(ns: Namespace): void {
       if (ns.podsSelectedBy(labels).length === 0)
         ns.report(
           m,
-          `subset ${subset.name}: labels ${showLabels(subset.labels ?? {})} select none of Service ${target.manifest.name}'s pods (Deployments: ${target.pods.map((w) => `${w.manifest.name} ${showLabels(w.labels)}`).join('; ') || 'none'})`,
+          `subset ${subset.name}: labels ${showLabels(subset.labels ?? {})} select none of Service ${target.manifest.name}'s pods (${target.pods.map((w) => `${objectName(w.manifest)} ${showLabels(w.labels)}`).join('; ') || 'it selects none'})`,
         );
     }
   }
@@ -196,7 +196,7 @@ export function checkInboundPinning(ns: Namespace): void {
     if (ns.podsSelectedBy(body.spec?.workloadSelector?.labels ?? {}).length === 0)
       ns.report(
         manifest,
-        `workloadSelector ${showLabels(body.spec?.workloadSelector?.labels ?? {})} selects no Deployment's pods`,
+        `workloadSelector ${showLabels(body.spec?.workloadSelector?.labels ?? {})} selects no Deployment's or Rollout's pods`,
       );
   }
 }

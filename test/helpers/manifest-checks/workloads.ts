@@ -1,6 +1,8 @@
-// The Deployments: which pods they make, how those pods start, stop, roll
-// out, spread and get scraped, and whether the app in them would run as
-// configured. The app itself answers the questions about the app.
+// The Deployments and Rollouts: which pods they make, how those pods start,
+// stop, roll out, spread and get scraped, and whether the app in them would
+// run as configured. The app itself answers the questions about the app. How
+// a Rollout moves from one release to the next is the Rollout checks' part
+// (test/helpers/rollouts.ts).
 import { parseAllDocuments } from 'yaml';
 import { objectName } from '../manifests.ts';
 import {
@@ -18,20 +20,20 @@ import {
 
 type AppConfig = ReturnType<AppFacts['config']>;
 type Say = (message: string) => void;
-type PodSpec = NonNullable<NonNullable<Workload['deployment']['spec']>['template']['spec']>;
+type PodSpec = NonNullable<NonNullable<NonNullable<Workload['spec']>['template']>['spec']>;
 type Probe = NonNullable<Container['readinessProbe']>;
 
 export async function checkWorkloads(ns: Namespace): Promise<void> {
   for (const w of ns.workloads) {
     const report: Say = (message) => ns.report(w.manifest, message);
-    const spec = w.deployment.spec;
+    const spec = w.spec;
     if (!spec) {
       report('has no spec');
       continue;
     }
     checkPodIdentity(w, ns.workloads, report);
-    checkRollout(w, report);
-    const podSpec = spec.template.spec;
+    if (w.manifest.kind === 'Deployment') checkRollingUpdate(w, report);
+    const podSpec = spec.template?.spec;
     if (!podSpec) {
       report('pod template has no spec');
       continue;
@@ -55,14 +57,18 @@ export async function checkWorkloads(ns: Namespace): Promise<void> {
   }
 }
 
-/** The pods' identity: what the Service, subsets and policies select on. */
+/**
+ * The pods' identity: what the Service, subsets and policies select on. A
+ * Rollout's selector leaves the version out on purpose: one Rollout owns
+ * every version, and tells its ReplicaSets apart by their pod-template hash.
+ */
 function checkPodIdentity(w: Workload, all: readonly Workload[], report: Say): void {
-  const selector = w.deployment.spec?.selector as LabelSelector;
+  const selector = w.spec?.selector as LabelSelector;
   if (!selects(selector, w.labels))
     report(`selector ${showSelector(selector)} does not match its pod labels ${showLabels(w.labels)}`);
   if (w.labels.version === undefined)
     report('pod template has no version label, so no DestinationRule subset can pick these pods');
-  if (!Object.hasOwn(selector.matchLabels ?? {}, 'version'))
+  if (w.manifest.kind === 'Deployment' && !Object.hasOwn(selector.matchLabels ?? {}, 'version'))
     report('selector does not include the version label, so it can claim the pods of the other version');
   for (const other of all) {
     if (other !== w && selects(selector, other.labels))
@@ -70,9 +76,9 @@ function checkPodIdentity(w: Workload, all: readonly Workload[], report: Say): v
   }
 }
 
-/** A rollout never takes the last ready pod away. */
-function checkRollout(w: Workload, report: Say): void {
-  const strategy = w.deployment.spec?.strategy;
+/** A Deployment's rolling update never takes the last ready pod away. */
+function checkRollingUpdate(w: Workload, report: Say): void {
+  const strategy = w.spec?.strategy;
   if (strategy?.type === 'Recreate')
     report('strategy Recreate takes every pod away at once; use a RollingUpdate with maxUnavailable 0');
   else if (!isZero(strategy?.rollingUpdate?.maxUnavailable))
@@ -80,6 +86,9 @@ function checkRollout(w: Workload, report: Say): void {
       `rollingUpdate.maxUnavailable is ${String(strategy?.rollingUpdate?.maxUnavailable ?? 'unset (25%)')}; it must be 0 so a rollout never takes the last ready pod away`,
     );
 }
+
+/** The label with which each kind tells the pods of one revision (ReplicaSet) from another's. */
+const POD_TEMPLATE_HASH = { Deployment: 'pod-template-hash', Rollout: 'rollouts-pod-template-hash' } as const;
 
 /** Both replicas of a version on different nodes, so one node never takes a whole subset down. */
 function checkSpread(w: Workload, podSpec: PodSpec, all: readonly Workload[], report: Say): void {
@@ -94,13 +103,23 @@ function checkSpread(w: Workload, podSpec: PodSpec, all: readonly Workload[], re
   if (constraint.maxSkew !== 1)
     say(`maxSkew ${constraint.maxSkew} lets two replicas share a node while another is free`);
   const selector = constraint.labelSelector as LabelSelector | undefined;
-  if (!selector || !selects(selector, w.labels)) say("labelSelector does not select the Deployment's own pods");
+  if (!selector || !selects(selector, w.labels))
+    say(`labelSelector does not select ${objectName(w.manifest)}'s own pods`);
   else
     for (const other of all)
       if (other !== w && selects(selector, other.labels))
         say(
           `labelSelector ${showSelector(selector)} also counts the pods of ${objectName(other.manifest)}, so it spreads the versions together, not each one`,
         );
+  // The scheduler ignores a key the pod does not carry, and then spreads a
+  // release's new pods together with the old ones.
+  const hash: string = POD_TEMPLATE_HASH[w.manifest.kind as keyof typeof POD_TEMPLATE_HASH];
+  const hashes: readonly string[] = Object.values(POD_TEMPLATE_HASH);
+  for (const key of constraint.matchLabelKeys ?? [])
+    if (hashes.includes(key) && key !== hash)
+      say(
+        `matchLabelKeys ${key}: the pods of a ${w.manifest.kind} carry ${hash}, not ${key}, so the scheduler ignores it`,
+      );
   if ((constraint.whenUnsatisfiable ?? 'DoNotSchedule') === 'DoNotSchedule' && constraint.nodeTaintsPolicy !== 'Honor')
     say(
       'with DoNotSchedule, a node cordoned for a drain still counts (nodeTaintsPolicy defaults to Ignore), so on two nodes the evicted pod cannot be replaced; set nodeTaintsPolicy: Honor',
@@ -240,7 +259,7 @@ interface ProxyConfig {
 
 /** The `proxy.istio.io/config` annotation: the pod's own settings for its sidecar. */
 function proxyConfigOf(w: Workload): ProxyConfig {
-  const text = w.deployment.spec?.template.metadata?.annotations?.['proxy.istio.io/config'];
+  const text = w.spec?.template?.metadata?.annotations?.['proxy.istio.io/config'];
   if (text === undefined) return {};
   const value: unknown = parseAllDocuments(text)[0]?.toJS();
   return value && typeof value === 'object' ? (value as ProxyConfig) : {};
@@ -288,7 +307,7 @@ function checkShutdown(w: Workload, podSpec: PodSpec, config: AppConfig, report:
  * the app's metrics there, reading the app's port and path from these.
  */
 async function checkScrape(w: Workload, config: AppConfig, app: AppFacts, report: Say): Promise<void> {
-  const annotations = w.deployment.spec?.template.metadata?.annotations ?? {};
+  const annotations = w.spec?.template?.metadata?.annotations ?? {};
   if (annotations['prometheus.io/scrape'] !== 'true') {
     report(
       'pods are not annotated prometheus.io/scrape: "true", so a cluster Prometheus does not scrape their /metrics',
