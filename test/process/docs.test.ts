@@ -59,6 +59,13 @@ async function gatewayAt(step: string): Promise<string> {
       args: ['--port', '0', '--seed', '17', '--step', step],
       input: true,
     });
+    // Ctrl-C, as a reader stops it: the demo then stops its servers, which run in a
+    // process group of their own. (Teardowns run last-registered first, so this runs
+    // before spawnNode's SIGKILL, which would leave them behind.)
+    t.teardown(async () => {
+      child.signal('SIGINT');
+      await child.waitForExit(20_000);
+    });
     const url = await child.waitFor(
       'the demo gateway',
       () => /^ {2}gateway +(http:\S+)/m.exec(child.stdout)?.[1],
