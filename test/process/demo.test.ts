@@ -12,14 +12,18 @@ import { connectionRefused, type NodeProcess, ROOT, spawnNode, type Teardown } f
 
 const DEMO = path.join(ROOT, 'bench', 'demo.ts');
 
-/** Process ids whose parent is `pid`, from /proc. */
-function childrenOf(pid: number): number[] {
+/**
+ * Ids of the ecadraft servers whose parent is `pid`, from /proc. tsx gives the
+ * demo an esbuild child too, so the command line tells the servers apart.
+ */
+function serversOf(pid: number): number[] {
   return readdirSync('/proc')
     .filter((entry) => /^\d+$/.test(entry))
     .filter((entry) => {
       try {
         const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
-        return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === pid;
+        const parent = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+        return parent === pid && readFileSync(`/proc/${entry}/cmdline`, 'utf8').includes('dist/server.js');
       } catch {
         return false; // gone meanwhile
       }
@@ -53,7 +57,7 @@ t.test('the demo: URLs, a split that moves under --watch, and a clean Ctrl-C', a
   const v2 = await printed(demo, 'v2');
   t.match(demo.stdout, `export GATEWAY_URL=${new URL(gateway).host}`, 'tells how to point the tools at it');
   t.match(demo.stdout, /routes v1=100 {2}\(kubernetes\/ecadraft-virtual-service-v1\.yaml\)/, 'starts at step v1');
-  const servers = childrenOf(demo.pid);
+  const servers = serversOf(demo.pid);
   t.equal(servers.length, 2, `two server processes (${servers.join(', ')})`);
 
   const typed = async (step: string, expected: RegExp) => {
@@ -122,7 +126,7 @@ t.test('a port in use: one line, exit 2, no server left behind', async (t) => {
   // The servers start before the proxy finds its port taken: note them while they run.
   const servers = new Set<number>();
   const watcher = setInterval(() => {
-    for (const pid of childrenOf(demo.pid)) servers.add(pid);
+    for (const pid of serversOf(demo.pid)) servers.add(pid);
   }, 20);
   const exit = await demo.waitForExit(60_000).finally(() => clearInterval(watcher));
   t.equal(exit.code, 2);
