@@ -110,7 +110,7 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
     // Requests arriving while we drain are served; readiness already steers new ones away.
     return503OnClosing: false,
     bodyLimit: BODY_LIMIT,
-    clientErrorHandler: clientErrorHandler(version, MAX_URL_LENGTH),
+    clientErrorHandler: clientErrorHandler(version, { maxUrlLength: MAX_URL_LENGTH, maxHeaderBytes: MAX_HEADER_BYTES }),
     // A URL the router cannot decode: answered before any onRequest step runs.
     frameworkErrors: (error, _request, reply) => {
       reply.header(VERSION_HEADER, version);

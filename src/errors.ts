@@ -7,6 +7,10 @@ export const INTERNAL_ERROR_MESSAGE =
   'The server encountered an internal error and was unable to complete your request. ' +
   'Either the server is overloaded or there is an error in the application.';
 
+export const longUrlMessage = (limit: number) => `The request URL is longer than ${limit} characters.`;
+/** Node's HTTP parser counts the URL with the headers against one limit. */
+export const largeHeadMessage = (limit: number) => `The request headers and URL together exceed ${limit} bytes.`;
+
 /** A client error with a message meant for the client. */
 export class HttpError extends Error {
   constructor(

@@ -8,6 +8,8 @@ import {
   errorBody,
   type HttpError,
   INTERNAL_ERROR_MESSAGE,
+  largeHeadMessage,
+  longUrlMessage,
   METHOD_NOT_ALLOWED_MESSAGE,
   NOT_FOUND_MESSAGE,
 } from './errors.ts';
@@ -46,7 +48,7 @@ type ParserError = Error & { code?: string; rawPacket?: unknown; bytesParsed?: n
  * Errors Node's HTTP parser raises before any route runs: oversized request
  * lines and headers, malformed requests, timeouts. Written straight to the socket.
  */
-export function clientErrorHandler(version: string, maxUrlLength: number) {
+export function clientErrorHandler(version: string, limits: { maxUrlLength: number; maxHeaderBytes: number }) {
   return (error: ParserError, socket: Socket): void => {
     if (error.code === 'ECONNRESET' || !socket.writable) {
       socket.destroy();
@@ -55,12 +57,8 @@ export function clientErrorHandler(version: string, maxUrlLength: number) {
     let code = 400;
     let message: string | undefined;
     if (error.code === 'HPE_HEADER_OVERFLOW') {
-      // The parser gives no sign of which part overflowed; an unfinished
-      // request line in what it read means the URL did.
-      const head = Buffer.isBuffer(error.rawPacket)
-        ? error.rawPacket.subarray(0, maxUrlLength + 64).toString('latin1')
-        : '';
-      code = head.includes('\r\n') || head.includes('\n') ? 431 : 414;
+      code = Buffer.isBuffer(error.rawPacket) ? overflowStatus(error.rawPacket, error.bytesParsed) : 431;
+      message = code === 414 ? longUrlMessage(limits.maxUrlLength) : largeHeadMessage(limits.maxHeaderBytes);
     } else if (error.code === 'ERR_HTTP_REQUEST_TIMEOUT' || error.code === 'HPE_HEADERS_TIMEOUT') {
       code = 408;
     } else if (error.code === 'HPE_INVALID_URL') {
@@ -68,6 +66,30 @@ export function clientErrorHandler(version: string, maxUrlLength: number) {
     }
     writeRawError(socket, version, code, message ?? STATUS_CODES[code] ?? 'Bad Request');
   };
+}
+
+const LF = 0x0a;
+/** The start of a request line, or all of one: `GET /path` ... `HTTP/1.1`. */
+const REQUEST_LINE_START = /^[A-Z]+ \S/;
+const REQUEST_LINE_END = / HTTP\/\d\.\d\r?$/;
+
+/**
+ * 414 when the parser's header limit ran out in a request line, 431 when in a
+ * header. The parser says neither, and `packet` is only the latest read of a
+ * request that may span several, so the line the parser stopped in (at
+ * `at`) is judged by what of it this read holds: its start (a method) or its
+ * end (the protocol) makes it a request line; a line that ends otherwise or
+ * follows a line break in this read is a header. A line longer than the read,
+ * seen neither start nor end, could be either: 431, as Node itself answers,
+ * and its message names both.
+ */
+function overflowStatus(packet: Buffer, at: number | undefined): 414 | 431 {
+  const stop = Math.min(at ?? packet.length, packet.length);
+  const start = stop === 0 ? 0 : packet.lastIndexOf(LF, stop - 1) + 1;
+  const end = packet.indexOf(LF, stop);
+  const line = packet.subarray(start, end === -1 ? packet.length : end).toString('latin1');
+  if (REQUEST_LINE_START.test(line) || (end !== -1 && REQUEST_LINE_END.test(line))) return 414;
+  return 431;
 }
 
 /** What a URL may hold as it is: printable ASCII. Anything else must be percent-encoded. */

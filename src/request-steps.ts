@@ -4,6 +4,7 @@
 import type { IncomingMessage } from 'node:http';
 import type { FastifyInstance, FastifyReply, onRequestHookHandler } from 'fastify';
 import type { Draining } from './draining.ts';
+import { longUrlMessage } from './errors.ts';
 import { hasRequestBody } from './fastpath.ts';
 import { VERSION_HEADER } from './format.ts';
 import { methodNotAllowed, notFound, sendError } from './http-errors.ts';
@@ -31,7 +32,7 @@ export function closeWhileDraining(draining: Draining): onRequestHookHandler {
 
 export const refuseLongUrl: onRequestHookHandler = function refuseLongUrl(request, reply, done) {
   if (request.url.length > MAX_URL_LENGTH) {
-    sendError(reply, 414, `The request URL is longer than ${MAX_URL_LENGTH} characters.`);
+    sendError(reply, 414, longUrlMessage(MAX_URL_LENGTH));
     return;
   }
   done();

@@ -139,9 +139,10 @@ function oversize(route: Route): Case[] {
     throw new Error(`the oversize cases of ${p} do not straddle the URL limit`);
   }
   return [
+    // Under the parser's 32 KiB head limit, so the 414 is ours; longer heads are oversized-head.test.ts's.
     {
-      name: 'a where of 100 KB',
-      target: `${p}?where=${encodeURIComponent(JSON.stringify({ customer: 'a'.repeat(100 * 1024) }))}`,
+      name: 'a where of 30 KB',
+      target: `${p}?where=${encodeURIComponent(JSON.stringify({ customer: 'a'.repeat(30 * 1024) }))}`,
       status: 414,
     },
     { name: '10,000 query parameters', target: `${p}?${'a&'.repeat(10_000)}`, status: 414 },
