@@ -46,6 +46,11 @@ interface Plan {
   readonly spans?: { readonly index: SortedIndex; readonly list: readonly Span[] };
 }
 
+/** How many times the smallest part's size the others may hold for a bitmap intersection to win. */
+const BITWISE_RATIO = 4;
+
+const sumOf = (plans: readonly Plan[]) => plans.reduce((sum, p) => sum + p.estimate, 0);
+
 // ---- Spans ------------------------------------------------------------------
 // Runs start and end where values change (binary searches find them), so
 // unions, intersections and complements of spans are spans again, and a
@@ -275,10 +280,15 @@ export class Planner {
     const [best, ...rest] = plans as [Plan, ...Plan[]];
     const tests = rest.map((p) => p.has);
     const within = [...byIndex].map(([index, spans]) => ({ index, spans }));
+    // Testing each of the smallest part's tickets costs a lookup per part; when
+    // every part is spans, writing each part's tickets into a bitmap and
+    // AND-ing the words costs a plain store per ticket, which is cheaper once
+    // the smallest part is not much smaller than the others.
+    const bitwise = rest.every((p) => p.spans) && sumOf(rest) <= BITWISE_RATIO * best.estimate * rest.length;
     return {
       estimate: best.estimate,
       has: (i) => best.has(i) && tests.every((t) => t(i)),
-      resolve: () => ({ ...this.#filter(best.resolve(), tests), within }),
+      resolve: () => ({ ...(bitwise ? this.#intersect(plans) : this.#filter(best.resolve(), tests)), within }),
     };
   }
 
@@ -317,6 +327,20 @@ export class Planner {
         return { kind: 'bits', words, count: count - matches.count };
       },
     };
+  }
+
+  /** The tickets every plan selects, AND-ed a word at a time. */
+  #intersect(plans: readonly Plan[]): Matches & { kind: 'bits' } {
+    const count = this.#count;
+    const words = wordsFor(count);
+    addTo(words, plans[0]!.resolve(), count);
+    const part = wordsFor(count);
+    for (const plan of plans.slice(1)) {
+      part.fill(0);
+      addTo(part, plan.resolve(), count);
+      for (let w = 0; w < words.length; w++) words[w]! &= part[w]!;
+    }
+    return { kind: 'bits', words, count: popcount(words) };
   }
 
   /** The members of a set that pass every test. */
@@ -358,11 +382,27 @@ export class Planner {
         : undefined;
     const domain: readonly Span[] = bound ?? [[0, this.#count]];
     const visits = Math.ceil((needed * (bound ? sizeOf(bound) : this.#count)) / total);
-    const walkCost = rest.length === 0 ? visits : toRunEnd(primary.index, primary.direction, domain, visits);
+    const density = total / sizeOf(domain);
+    const walkCost =
+      rest.length === 0
+        ? visits
+        : Math.min(
+            toRunEnd(primary.index, primary.direction, domain, visits),
+            // Or walk the next key's order for the first run's matches (see walk).
+            (needed * this.#count) / (toRunEnd(primary.index, primary.direction, domain, 1) * density),
+          );
     const topKCost = matches.kind === 'bits' ? total + (this.#count >>> 5) : total;
     const picked =
       walkCost <= topKCost
-        ? walk(primary.index, primary.direction, domain, inSpans ? undefined : membership(matches), rest, needed)
+        ? walk(
+            primary.index,
+            primary.direction,
+            domain,
+            inSpans ? undefined : membership(matches),
+            rest,
+            needed,
+            density,
+          )
         : smallest(members(matches, this.indexes.datasetOrder), needed, comparator(keys));
     return picked.slice(skip, needed);
   }
@@ -400,6 +440,8 @@ function walk(
   has: Test | undefined,
   rest: readonly Key[],
   needed: number,
+  /** Matches per position of the domain. */
+  density: number,
 ): number[] {
   const { order, ranks } = primary;
   const out: number[] = [];
@@ -411,6 +453,17 @@ function walk(
         const i = order[p]!;
         if (!has || has(i)) out.push(i);
       }
+      return;
+    }
+    // Walking the next key's whole order for this run's matches passes about
+    // want / share positions: fewer than the run holds when the run is long
+    // (a field of few values, such as status) and the page short.
+    const want = needed - out.length;
+    const share = ((end - start) * density) / order.length;
+    if (want < share * (end - start)) {
+      const [next, ...later] = rest as [Key, ...Key[]];
+      const inRun: Test = has ? (i) => ranks[i] === start && has(i) : (i) => ranks[i] === start;
+      for (const i of walk(next.index, next.direction, [[0, order.length]], inRun, later, want, share)) out.push(i);
       return;
     }
     const run: number[] = [];
