@@ -62,7 +62,8 @@ export function parseParams(queryString: string): Map<string, string> {
       params.clear();
     }
   }
-  for (const [key, value] of new URLSearchParams(queryString)) {
+  // The constructor would drop a leading '?', which here is part of a key (a target like /tickets??x).
+  for (const [key, value] of new URLSearchParams(`&${queryString}`)) {
     if (!params.has(key)) params.set(key, value);
   }
   return params;

@@ -62,6 +62,7 @@ t.test('query parameters decode as URLSearchParams decodes them, first occurrenc
     { numRuns: 5000 },
   );
   t.same([...parseParams('?')], [['?', '']], 'a second ? is part of a key, as in /tickets??');
+  t.same([...parseParams('?%=1')], [['?%', '1']], 'also where a stray % leaves decoding to URLSearchParams');
   t.same(
     [...parseParams('a=1&&b=%20+x&a=2&c&=d')],
     [
