@@ -105,9 +105,17 @@ async function startChild(
   };
 }
 
-/** The service as `npm start` runs it: `node dist/server.js`, with only the given variables set. */
-export function startEcadraft(env: Env = {}, timeoutMs = 30_000): Promise<Child> {
-  return startChild('ecadraft', SERVER_SCRIPT, { env, readyMsg: 'ecadraft ready', timeoutMs });
+/**
+ * The service as `npm start` runs it: `node dist/server.js`, with only the given
+ * variables set; `script` names another build's server (bench/compare.ts).
+ */
+export function startEcadraft(
+  env: Env = {},
+  timeoutMs = 30_000,
+  script = SERVER_SCRIPT,
+  name = 'ecadraft',
+): Promise<Child> {
+  return startChild(name, script, { env, readyMsg: 'ecadraft ready', timeoutMs });
 }
 
 /** A reference server from bench/servers/, run through tsx like the bench itself. */
