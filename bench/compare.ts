@@ -110,13 +110,13 @@ async function main(): Promise<number> {
         median(cells[name].flatMap((cell) => pick(cell) ?? []));
       rows.push([
         `(${id}) ${scenario.title}`,
-        ...(['this', 'against', 'ceiling'] as const).map((n) =>
+        ...NAMES.map((n) =>
           fixed(
             medianOf(n, (c) => c.rps),
             0,
           ),
         ),
-        ...(['this', 'against'] as const).map((n) =>
+        ...NAMES.map((n) =>
           fixed(
             medianOf(n, (c) => c.cpuUs),
             1,
@@ -130,7 +130,7 @@ async function main(): Promise<number> {
     process.stdout.write(
       `\n${renderText({
         title: `This build against ${opts.against}: medians of ${opts.rounds} rounds, ${opts.durationS} s per cell`,
-        align: ['left', 'right', 'right', 'right', 'right', 'right', 'right', 'right', 'right'],
+        align: ['left', ...Array<'right'>(9).fill('right')],
         rows: [
           [
             'scenario',
@@ -139,6 +139,7 @@ async function main(): Promise<number> {
             'req/s ceiling',
             'CPU µs/req this',
             'CPU µs/req against',
+            'CPU µs/req ceiling',
             'this x against',
             'this x ceiling',
             'against x ceiling',

@@ -16,8 +16,8 @@ t.test('compares two builds round by round and reports paired ratios', async (t)
   for (const title of ['(a) GET /tickets', '(c) uncacheable query']) {
     const row = compare.stdout.split('\n').find((line) => line.trim().startsWith(title));
     t.ok(row, `a row for ${title}`);
-    // req/s of the three servers, CPU per request of the two builds, then three ratios.
-    t.match(row, /(\d+(\.\d+)?\s+){5}(\d\.\d{3}x\s*){3}$/, 'medians and paired ratios');
+    // req/s and CPU per request of the three servers, then three ratios.
+    t.match(row, /(\d+(\.\d+)?\s+){6}(\d\.\d{3}x\s*){3}$/, 'medians and paired ratios');
   }
   t.equal(compare.stderr.includes('FAILED'), false);
 });
