@@ -2,39 +2,13 @@
 // what `where` binary-searches for equality and ranges. One structure serves
 // every kind of column: for `status` (five values) the tickets of one value
 // are a run of its order, in dataset order, which is its posting list.
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Worker } from 'node:worker_threads';
 import { type Coded, type Column, columnOf, type Dataset } from './dataset.ts';
+import { type Ordered, orderedByKey, ranksOf, sortByKey } from './orders.ts';
 import { compareCodePoints } from './strings.ts';
 import type { Comparison } from './where.ts';
-
-const RADIX = 1 << 16;
-
-/**
- * Ticket indexes ordered by a 32-bit key, ties in dataset order: two stable
- * counting passes of 16 bits, linear in the count where a comparison sort of
- * a million tickets takes a second.
- */
-function sortByKey(keys: Uint32Array): Uint32Array {
-  const n = keys.length;
-  // Below a few thousand tickets the passes' 65,536 buckets would cost more than the tickets.
-  if (n < 4096) return Uint32Array.from(keys.keys()).sort((a, b) => keys[a]! - keys[b]! || a - b);
-  let max = 0;
-  for (let i = 0; i < n; i++) if (keys[i]! > max) max = keys[i]!;
-  const counts = new Uint32Array(RADIX + 1);
-  const low = new Uint32Array(n);
-  for (let i = 0; i < n; i++) counts[(keys[i]! & 0xffff) + 1]!++;
-  for (let b = 1; b <= RADIX; b++) counts[b]! += counts[b - 1]!;
-  for (let i = 0; i < n; i++) low[counts[keys[i]! & 0xffff]!++] = i;
-  if (max < RADIX) return low;
-  const order = new Uint32Array(n);
-  counts.fill(0);
-  for (let i = 0; i < n; i++) counts[(keys[i]! >>> 16) + 1]!++;
-  for (let b = 1; b <= RADIX; b++) counts[b]! += counts[b - 1]!;
-  for (let p = 0; p < n; p++) {
-    const i = low[p]!;
-    order[counts[keys[i]! >>> 16]!++] = i;
-  }
-  return order;
-}
 
 /** Each ticket's value as its place among the list's values (equal values, equal places). */
 function codedKeys({ codes, values }: Coded): Uint32Array {
@@ -100,16 +74,6 @@ export class SortedIndex {
   }
 }
 
-/** Ranks from an order and keys that are equal exactly when values are. */
-function ranksOf(order: Uint32Array, keys: Uint32Array): Uint32Array {
-  const ranks = new Uint32Array(order.length);
-  for (let p = 1; p < order.length; p++) {
-    const previous = order[p - 1]!;
-    ranks[order[p]!] = keys[order[p]!] === keys[previous] ? ranks[previous]! : p;
-  }
-  return ranks;
-}
-
 /**
  * Hex columns sort by their first four bytes, which decide almost every
  * comparison (ids are random, ETags are hashes); runs that tie on them are
@@ -139,16 +103,42 @@ function hexIndex(column: Column, buffer: Buffer, width: number, count: number):
   return new SortedIndex(order, ranks, column);
 }
 
+/** The 32-bit keys of a column that has them: equal exactly when values are, ordered as values are. */
+function keysOf(column: Column): Uint32Array | undefined {
+  const { encoding } = column;
+  if (encoding.kind === 'seconds') return encoding.values;
+  return encoding.kind === 'coded' ? codedKeys(encoding.coded) : undefined;
+}
+
 function build(data: Dataset, column: Column): SortedIndex {
   const { encoding } = column;
   if (encoding.kind === 'hex') return hexIndex(column, encoding.read(), encoding.width, data.count);
-  const keys = encoding.kind === 'seconds' ? encoding.values : codedKeys(encoding.coded);
-  const order = sortByKey(keys);
-  return new SortedIndex(order, ranksOf(order, keys), column);
+  const { order, ranks } = orderedByKey(keysOf(column)!);
+  return new SortedIndex(order, ranks, column);
 }
 
 /** The fields whose orders are built with the store: those filters and sorts use most. */
 const EAGER_FIELDS = ['status', 'customer', 'product', '_created', '_updated'] as const;
+
+/**
+ * From this many tickets, `Indexes.build` sorts the eager fields on another
+ * core, while the app sets up its routes: at a million tickets the sorts take
+ * a few hundred milliseconds of the start. Below it a worker's own start-up
+ * would cost more than it saves.
+ */
+export const PARALLEL_FROM = 100_000;
+
+// The worker's module, spelled as this one is: .ts when run from source (tsx), .js when built.
+const WORKER = new URL(`./index-worker${path.extname(fileURLToPath(import.meta.url))}`, import.meta.url);
+
+function orderedInWorker(keys: Uint32Array[]): Promise<Ordered[]> {
+  return new Promise((resolve, reject) => {
+    const worker = new Worker(WORKER, { workerData: keys });
+    worker.once('message', (orders: Ordered[]) => resolve(orders));
+    worker.once('error', reject);
+    worker.once('exit', (code) => reject(new Error(`the index worker exited with code ${code} before answering`)));
+  });
+}
 
 /** Every column's sorted order, built on first use (or at once for EAGER_FIELDS). */
 export class Indexes {
@@ -156,11 +146,25 @@ export class Indexes {
   readonly datasetOrder: SortedIndex;
   readonly #built = new Map<string, SortedIndex>();
 
-  constructor(readonly data: Dataset) {
+  /** @param prebuilt - orders of some fields already built (`Indexes.build`); the other eager ones are built here */
+  constructor(
+    readonly data: Dataset,
+    prebuilt: ReadonlyMap<string, Ordered> = new Map(),
+  ) {
     const identity = new Uint32Array(data.count);
     for (let i = 0; i < data.count; i++) identity[i] = i;
     this.datasetOrder = new SortedIndex(identity, identity);
+    for (const [field, { order, ranks }] of prebuilt)
+      this.#built.set(field, new SortedIndex(order, ranks, columnOf(data, field)));
     for (const field of EAGER_FIELDS) this.of(field);
+  }
+
+  /** The same indexes, the eager fields' sorts done on another core for a large dataset. */
+  static async build(data: Dataset): Promise<Indexes> {
+    if (data.count < PARALLEL_FROM) return new Indexes(data);
+    const columns = EAGER_FIELDS.map((field) => [field, columnOf(data, field)!] as const);
+    const orders = await orderedInWorker(columns.map(([, column]) => keysOf(column)!));
+    return new Indexes(data, new Map(columns.map(([field], i) => [field, orders[i]!])));
   }
 
   /** The field's index; undefined for a field tickets lack. */

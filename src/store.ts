@@ -36,6 +36,8 @@ export interface Representation {
 export interface StoreOptions {
   /** Bytes of response bodies kept for repeated URLs (the benchmark sets 0 to time misses). */
   responseCacheBytes?: number;
+  /** The dataset's indexes, built beforehand (`Indexes.build`); built here otherwise. */
+  indexes?: Indexes;
 }
 
 export interface Selection {
@@ -101,7 +103,7 @@ export class Store {
     options: StoreOptions = {},
   ) {
     this.fragments = new Fragments(data, FRAGMENT_MEMO_LIMIT);
-    this.indexes = new Indexes(data);
+    this.indexes = options.indexes ?? new Indexes(data);
     this.planner = new Planner(this.indexes);
     this.#responses = new LruCache(
       options.responseCacheBytes ?? 16 * 1024 * 1024,

@@ -5,6 +5,7 @@ import fc from 'fast-check';
 import t from 'tap';
 import { columnOf, type Dataset, FIELDS, generateDataset } from '../src/dataset.ts';
 import { FORMATTERS } from '../src/format.ts';
+import { Indexes, PARALLEL_FROM } from '../src/indexes.ts';
 import { smallest } from '../src/planner.ts';
 import { parseSort, type SortKey } from '../src/query.ts';
 import { Store } from '../src/store.ts';
@@ -72,6 +73,25 @@ t.test('each index orders its field, ties in dataset order, equal values sharing
       );
     }
   }
+});
+
+t.test('a large dataset sorts on another core, into the same indexes', async (t) => {
+  const large = generateDataset(PARALLEL_FROM, 9, FORMATTERS.v1.format);
+  const inline = new Indexes(large);
+  const built = await Indexes.build(large);
+  for (const field of FIELDS) {
+    const [a, b] = [built.of(field)!, inline.of(field)!];
+    t.ok(Buffer.from(a.order.buffer).equals(Buffer.from(b.order.buffer)), `${field} order`);
+    t.ok(Buffer.from(a.ranks.buffer).equals(Buffer.from(b.ranks.buffer)), `${field} ranks`);
+  }
+  // The index that sorted in the worker answers queries like the one that did not.
+  const query = parseWhere('{"customer": {"$gte": "m"}, "status": {"$in": ["Open", "Closed"]}}');
+  const sort = parseSort('-_updated,customer');
+  const [viaWorker, viaInline] = [built, inline].map((indexes) =>
+    new Store(large, { indexes }).select(query, sort, 500, 50),
+  );
+  t.same(viaWorker, viaInline);
+  t.ok(viaWorker!.total > 0 && viaWorker!.page.length === 50);
 });
 
 t.test('ids and ETags that share their first bytes are ordered by the rest', async (t) => {
