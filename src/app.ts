@@ -17,6 +17,7 @@ import { createFastPath, type FastPath } from './fastpath.ts';
 import { Faults } from './faults.ts';
 import { FORMATTERS, VERSION_HEADER } from './format.ts';
 import { clientErrorHandler, handleError, notFound, sendError, writeRawError } from './http-errors.ts';
+import { Indexes } from './indexes.ts';
 import { Metrics } from './metrics.ts';
 import { SWAGGER_OPTIONS } from './openapi.ts';
 import {
@@ -53,7 +54,8 @@ export const SERVER_TIMEOUTS = {
   connectionsCheckingInterval: 1_000,
 };
 
-function httpServer(fastPath: FastPath | undefined) {
+/** @param fastPath - the fast path once the app has one: the server is created before the store exists */
+function httpServer(fastPath: () => FastPath | undefined) {
   return (handler: RequestListener) => {
     return createServer(
       {
@@ -63,7 +65,7 @@ function httpServer(fastPath: FastPath | undefined) {
         connectionsCheckingInterval: SERVER_TIMEOUTS.connectionsCheckingInterval,
         keepAliveTimeout: SERVER_TIMEOUTS.keepAliveTimeout,
       },
-      fastPath ? (request, response) => fastPath(request, response) || handler(request, response) : handler,
+      (request, response) => fastPath()?.(request, response) || handler(request, response),
     );
   };
 }
@@ -86,17 +88,14 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
   const draining = options.draining ?? new Draining();
   const version = config.version;
   const data = generateDataset(config.ticketCount, config.seed, FORMATTERS[version].format);
-  const store = new Store(data);
+  // A large dataset's indexes are sorted on another core while the app is set up below.
+  const indexes = Indexes.build(data);
   const metrics = new Metrics(version, FORMATTERS[version].name);
   const faults = new Faults({ errorRate: config.faultErrorRate, delayMs: config.faultDelayMs });
   const debug = config.logLevel === 'debug' || config.logLevel === 'trace';
-  // Faults and per-request logs apply to every request, so they need the full path.
-  const fastPath =
-    faults.enabled || debug
-      ? undefined
-      : createFastPath({ store, version, draining, metrics, maxUrlLength: MAX_URL_LENGTH });
+  let fastPath: FastPath | undefined;
   const app = Fastify({
-    serverFactory: httpServer(fastPath),
+    serverFactory: httpServer(() => fastPath),
     logger: loggerOptions(config),
     // Per-request lines only at debug (below); Fastify's own are at info.
     logController: new LogController({ disableRequestLogging: true }),
@@ -149,6 +148,10 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
   await app.register(swagger, SWAGGER_OPTIONS);
   await app.register(swaggerUi, { routePrefix: '/docs' });
 
+  const store = new Store(data, { indexes: await indexes });
+  // Faults and per-request logs apply to every request, so they need the full path.
+  if (!faults.enabled && !debug)
+    fastPath = createFastPath({ store, version, draining, metrics, maxUrlLength: MAX_URL_LENGTH });
   ticketRoutes(app, store, faults);
   opsRoutes(app, { version, ticketCount: data.count, seed: config.seed, draining, metrics });
   // Node hands CONNECT to a 'connect' listener, never to a request handler,
