@@ -97,6 +97,8 @@ export function connectionRefused(port: number, timeoutMs = 2000): Promise<boole
     socket.once('error', (error: NodeJS.ErrnoException) => {
       clearTimeout(timer);
       if (error.code === 'ECONNREFUSED') resolve(true);
+      // Queued for a listener that closed just then: not refused yet, the next attempt will be.
+      else if (error.code === 'ECONNRESET') resolve(false);
       else reject(error);
     });
   });
