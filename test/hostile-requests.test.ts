@@ -64,7 +64,11 @@ t.test('random paths, methods, headers and bodies: never a 5xx, errors in Eve sh
         }
       },
     ),
-    { numRuns: 1500 },
+    {
+      numRuns: 1500,
+      // Found by a run: inject resolves `%2e%2e` before decoding, so this is /readyz, which is 503 until listening.
+      examples: [['v1', 'GET', '/%5C/%2e%2e/readyz/', undefined, {}, undefined]],
+    },
   );
   t.comment(`statuses: ${[...statuses].sort().join(', ')}`);
   for (const status of [200, 400, 404, 405, 414]) t.ok(statuses.has(status), `reached ${status}`);

@@ -30,16 +30,18 @@ export function injectable(url: string): boolean {
  * answers 503 `{"status": ...}`, and an app that is not listening is not ready.
  */
 export function isReadiness(answer: Answer, url: string): boolean {
-  let path: string;
-  try {
-    // Resolved as the server's router sees it: dot segments removed, query dropped.
-    path = new URL(`http://x${lenientDecode(url).replace(/^(?!\/)/, '/')}`).pathname;
-  } catch {
-    return false;
-  }
+  // Dot segments are removed before decoding by a client that parses the URL first (inject does:
+  // `/%5C/%2e%2e/readyz` is `/readyz` to it), after decoding by the router: either way can reach /readyz.
+  const reaches = (target: string) => {
+    try {
+      return /^\/readyz\/?$/.test(new URL(`http://x${target.replace(/^(?!\/)/, '/')}`).pathname);
+    } catch {
+      return false;
+    }
+  };
   return (
     answer.status === 503 &&
-    /^\/readyz\/?$/.test(path) &&
+    (reaches(url) || reaches(lenientDecode(url))) &&
     (answer.body === '' || /^\{"status":"(?:starting|draining)"\}$/.test(answer.body))
   );
 }
