@@ -7,7 +7,7 @@ import { type Child, startEcadraft, startReference } from './children.ts';
 import { allTickets } from './client.ts';
 import { request } from './http-client.ts';
 import { type CellResult, failed, type LoadSettings, runLoad } from './load.ts';
-import { SCENARIOS, type ScenarioId, type TargetInfo } from './scenarios.ts';
+import { SCENARIOS, type Scenario, type ScenarioId, type TargetInfo } from './scenarios.ts';
 import { median, ratio } from './stats.ts';
 
 export const SERVERS = ['ecadraft', 'ceiling', 'baseline'] as const;
@@ -20,11 +20,14 @@ export interface HttpPlan {
   load: LoadSettings;
 }
 
-export interface HttpCell extends CellResult {
+/** One server's result for one scenario in one round. */
+export interface Cell<Name extends string> extends CellResult {
   round: number;
   scenario: ScenarioId;
-  server: ServerName;
+  server: Name;
 }
+
+export type HttpCell = Cell<ServerName>;
 
 export interface HttpRow {
   scenario: ScenarioId;
@@ -81,9 +84,8 @@ export async function runHttp(plan: HttpPlan, log: (line: string) => void): Prom
         ),
       ),
     );
-    const targets = Object.fromEntries(
-      SERVERS.map((name) => [name, { etag: String(first[name]!.headers.etag), ids } satisfies TargetInfo]),
-    );
+    const targetOf = (name: ServerName): TargetInfo => ({ etag: String(first[name]!.headers.etag), ids });
+    const targets = { ecadraft: targetOf('ecadraft'), ceiling: targetOf('ceiling'), baseline: targetOf('baseline') };
     const checks = {
       ceilingSameBytesAndHeaders:
         first.ceiling!.bytes.equals(first.ecadraft!.bytes) &&
@@ -95,33 +97,7 @@ export async function runHttp(plan: HttpPlan, log: (line: string) => void): Prom
         `ceiling copies (a) exactly: ${checks.ceilingSameBytesAndHeaders}, baseline body for (a) identical: ${checks.baselineSameBodyForA}`,
     );
 
-    const cell = (name: ServerName, scenarioIndex: number, durationS: number) => {
-      const scenario = SCENARIOS[scenarioIndex]!;
-      return runLoad(
-        children[name].url,
-        scenario.request(targets[name]!),
-        scenario.expects,
-        { ...plan.load, durationS },
-        children[name].cpuSeconds,
-      );
-    };
-    if (plan.warmupS > 0) {
-      for (let s = 0; s < SCENARIOS.length; s++) for (const name of SERVERS) await cell(name, s, plan.warmupS);
-    }
-    const cells: HttpCell[] = [];
-    for (let round = 1; round <= plan.rounds; round++) {
-      // Each round starts with the next server, so none always runs first after a scenario change.
-      const order = SERVERS.map((_, i) => SERVERS[(i + round - 1) % SERVERS.length]!);
-      for (let s = 0; s < SCENARIOS.length; s++) {
-        const line: string[] = [];
-        for (const name of order) {
-          const result = await cell(name, s, plan.load.durationS);
-          cells.push({ round, scenario: SCENARIOS[s]!.id, server: name, ...result });
-          line.push(`${name} ${Math.round(result.rps)}${failed(result) ? ' (!)' : ''}`);
-        }
-        log(`round ${round}/${plan.rounds} (${SCENARIOS[s]!.id}) req/s: ${line.join(', ')}`);
-      }
-    }
+    const cells = await alternateCells(SERVERS, children, targets, SCENARIOS, plan, log);
     const servers = Object.fromEntries(
       SERVERS.map((n) => [n, { readyMs: children[n].readyMs }]),
     ) as HttpResults['servers'];
@@ -142,14 +118,68 @@ export async function runHttp(plan: HttpPlan, log: (line: string) => void): Prom
   }
 }
 
+/**
+ * Every scenario on every server, in rounds: within a round the servers take
+ * turns scenario by scenario, so a burst of outside load lands on a pair of
+ * cells rather than on one server's whole column.
+ */
+export async function alternateCells<Name extends string>(
+  servers: readonly Name[],
+  children: Record<Name, Child>,
+  targets: Record<Name, TargetInfo>,
+  scenarios: readonly Scenario[],
+  plan: HttpPlan,
+  log: (line: string) => void,
+): Promise<Cell<Name>[]> {
+  const cell = (name: Name, scenario: Scenario, durationS: number) =>
+    runLoad(
+      children[name].url,
+      scenario.request(targets[name]),
+      scenario.expects,
+      { ...plan.load, durationS },
+      children[name].cpuSeconds,
+    );
+  if (plan.warmupS > 0) {
+    for (const scenario of scenarios) for (const name of servers) await cell(name, scenario, plan.warmupS);
+  }
+  const cells: Cell<Name>[] = [];
+  for (let round = 1; round <= plan.rounds; round++) {
+    // Each round starts with the next server, so none always runs first after a scenario change.
+    const order = servers.map((_, i) => servers[(i + round - 1) % servers.length]!);
+    for (const scenario of scenarios) {
+      const line: string[] = [];
+      for (const name of order) {
+        const result = await cell(name, scenario, plan.load.durationS);
+        cells.push({ round, scenario: scenario.id, server: name, ...result });
+        line.push(`${name} ${Math.round(result.rps)}${failed(result) ? ' (!)' : ''}`);
+      }
+      log(`round ${round}/${plan.rounds} (${scenario.id}) req/s: ${line.join(', ')}`);
+    }
+  }
+  return cells;
+}
+
+/** The median over the rounds of one server's req/s over another's in the same round. */
+export function pairedRatio<Name extends string>(
+  cells: readonly Cell<Name>[],
+  scenario: ScenarioId,
+  server: Name,
+  other: Name,
+): number | undefined {
+  const rpsOf = (name: Name, round: number) =>
+    cells.find((c) => c.scenario === scenario && c.server === name && c.round === round)?.rps;
+  return median(
+    cells.flatMap((c) =>
+      c.scenario === scenario && c.server === server ? (ratio(c.rps, rpsOf(other, c.round)) ?? []) : [],
+    ),
+  );
+}
+
 function summarize(cells: HttpCell[]): HttpRow[] {
   const rows: HttpRow[] = [];
   for (const scenario of SCENARIOS) {
-    const rpsOf = (server: ServerName, round: number) =>
-      cells.find((c) => c.scenario === scenario.id && c.server === server && c.round === round)?.rps;
     for (const server of SERVERS) {
       const mine = cells.filter((c) => c.scenario === scenario.id && c.server === server);
-      const pairedRatio = (other: ServerName) => median(mine.flatMap((c) => ratio(c.rps, rpsOf(other, c.round)) ?? []));
       const medianOf = (pick: (c: HttpCell) => number | undefined) => median(mine.flatMap((c) => pick(c) ?? []));
       const sum = (pick: (c: HttpCell) => number) => mine.reduce((total, c) => total + pick(c), 0);
       rows.push({
@@ -164,8 +194,8 @@ function summarize(cells: HttpCell[]): HttpRow[] {
         errors: sum((c) => c.errors),
         non2xx: sum((c) => c.non2xx),
         unexpected: sum((c) => c.unexpected),
-        vsCeiling: pairedRatio('ceiling'),
-        vsBaseline: pairedRatio('baseline'),
+        vsCeiling: pairedRatio(cells, scenario.id, server, 'ceiling'),
+        vsBaseline: pairedRatio(cells, scenario.id, server, 'baseline'),
       });
     }
   }
@@ -185,4 +215,4 @@ export function describeFailure(
 export const repeatedWarning = (what: string, cell: CellResult) =>
   `${what}: ${cell.repeated} of ${cell.requests} requests repeated an earlier URL (more requests than prebuilt unique paths)`;
 
-const cellName = (c: HttpCell) => `round ${c.round}, scenario (${c.scenario}) on ${c.server}`;
+export const cellName = (c: Cell<string>) => `round ${c.round}, scenario (${c.scenario}) on ${c.server}`;

@@ -3,6 +3,10 @@ import autocannon from 'autocannon';
 import type { LoadRequest } from './scenarios.ts';
 import { latencyPercentiles } from './stats.ts';
 
+// Few enough connections that autocannon, on the same two cores, is not the
+// first thing to run out of CPU; no pipelining, as the mesh's clients send.
+export const CONNECTIONS = { connections: 10, pipelining: 1 } as const;
+
 export interface LoadSettings {
   connections: number;
   pipelining: number;

@@ -11,6 +11,7 @@ import { parseArgs } from 'node:util';
 import { renderChart } from './chart.ts';
 import { assertFreshBuild, cleanUpOnExit, ROOT, StartError } from './children.ts';
 import { type HttpPlan, type HttpResults, runHttp } from './http.ts';
+import { CONNECTIONS } from './load.ts';
 import {
   httpTable,
   renderMarkdown,
@@ -34,23 +35,19 @@ interface Plan {
   scale: ScalePlan;
 }
 
-// Few enough connections that autocannon, on the same two cores, is not the
-// first thing to run out of CPU; no pipelining, as the mesh's clients send.
-const load = { connections: 10, pipelining: 1 };
-
 // Sized to finish in about 4 minutes (default) and 40 s (quick) on two busy
 // cores, with room under 5 minutes and 1 minute.
 const PLANS: Record<'default' | 'quick', Plan> = {
   default: {
     serialize: { rounds: 7, msPerRun: 150, tickets: 100 },
     // Five short rounds rather than three long ones: the closer in time the cells of a round, the less a burst of outside load skews their ratio.
-    http: { rounds: 5, warmupS: 0.5, load: { ...load, durationS: 2 } },
-    scale: { counts: [100, 10_000, 100_000, 1_000_000], repeats: 20, load: { ...load, durationS: 2 } },
+    http: { rounds: 5, warmupS: 0.5, load: { ...CONNECTIONS, durationS: 2 } },
+    scale: { counts: [100, 10_000, 100_000, 1_000_000], repeats: 20, load: { ...CONNECTIONS, durationS: 2 } },
   },
   quick: {
     serialize: { rounds: 3, msPerRun: 40, tickets: 100 },
-    http: { rounds: 2, warmupS: 0.2, load: { ...load, durationS: 0.6 } },
-    scale: { counts: [100, 100_000], repeats: 5, load: { ...load, durationS: 0.5 } },
+    http: { rounds: 2, warmupS: 0.2, load: { ...CONNECTIONS, durationS: 0.6 } },
+    scale: { counts: [100, 100_000], repeats: 5, load: { ...CONNECTIONS, durationS: 0.5 } },
   },
 };
 

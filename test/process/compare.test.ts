@@ -12,7 +12,7 @@ t.test('compares two builds round by round and reports paired ratios', async (t)
   const compare = run(t, [`--against=${ROOT}`, '--scenarios=a,c', '--rounds=2', '--duration=0.3']);
   const exit = await compare.waitForExit(90_000);
   t.equal(exit.code, 0, compare.output());
-  t.match(compare.stdout, /^\(a\) round 2\/2 req\/s: .*this \d+/m, 'each round names every server');
+  t.match(compare.stdout, /^round 2\/2 \(a\) req\/s: .*this \d+/m, 'each round names every server');
   for (const title of ['(a) GET /tickets', '(c) uncacheable query']) {
     const row = compare.stdout.split('\n').find((line) => line.trim().startsWith(title));
     t.ok(row, `a row for ${title}`);
