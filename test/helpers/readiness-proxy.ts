@@ -47,6 +47,8 @@ export interface ReadinessProxy {
   inRotation(name: string, timeoutMs: number): Promise<number>;
   /** Resolves with Date.now() of the poll that took `name` out of rotation. */
   outOfRotation(name: string, timeoutMs: number): Promise<number>;
+  /** Resolves when the next poll round has finished, a full period before the one after it. */
+  pollFinished(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -199,6 +201,14 @@ export async function startReadinessProxy({ pollMs }: ProxyOptions): Promise<Rea
         },
         timeoutMs,
       ),
+    pollFinished: () =>
+      new Promise<void>((resolve) => {
+        const once = () => {
+          waiters.delete(once);
+          resolve();
+        };
+        waiters.add(once);
+      }),
     async close() {
       polling = false;
       await polled;
