@@ -43,20 +43,36 @@ export interface Child {
   readonly readyLine: Record<string, unknown>;
   /** Resident set size now, from /proc (Linux only). */
   rssBytes(): number | undefined;
-  /** CPU time used so far, all threads, from /proc (Linux only). */
-  cpuSeconds(): number | undefined;
+  /** CPU time used so far, from /proc (Linux only). */
+  cpuSeconds(): CpuSeconds | undefined;
   stop(): Promise<void>;
 }
 
 // Linux's USER_HZ, the unit of /proc/<pid>/stat's times, is 100 on every architecture Node runs on.
 const TICKS_PER_SECOND = 100;
 
-export function cpuSecondsOf(pid: number): number | undefined {
+export interface CpuSeconds {
+  /** Every thread: the main one and V8's and libuv's helpers. */
+  all: number;
+  /**
+   * The thread that runs JavaScript and the event loop. A server's req/s is
+   * bounded by this one core however many the helpers (GC, compilers) use.
+   */
+  mainThread: number;
+}
+
+/** User plus system time of a /proc stat file, in seconds. */
+function statSeconds(path: string): number {
+  // The command name may hold spaces: fields are counted from the closing parenthesis.
+  const stat = readFileSync(path, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / TICKS_PER_SECOND;
+}
+
+export function cpuSecondsOf(pid: number): CpuSeconds | undefined {
   try {
-    // The command name may hold spaces: fields are counted from the closing parenthesis.
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return (Number(fields[11]) + Number(fields[12])) / TICKS_PER_SECOND;
+    // A process's main thread is the task whose id is the process's.
+    return { all: statSeconds(`/proc/${pid}/stat`), mainThread: statSeconds(`/proc/${pid}/task/${pid}/stat`) };
   } catch {
     return undefined;
   }

@@ -97,8 +97,14 @@ function report(cells: readonly Cell<Name>[], opts: Options): Table {
   const rows = opts.scenarios.map((scenario) => {
     const medianOf = (name: Name, pick: (cell: Cell<Name>) => number | undefined) =>
       median(cells.flatMap((c) => (c.scenario === scenario.id && c.server === name ? (pick(c) ?? []) : [])));
-    // A server that is the bottleneck is slower by what it spends on each request.
-    const cpuUs = (c: Cell<Name>) => (c.serverCpu === undefined ? undefined : (c.serverCpu / c.rps) * 1e6);
+    // A server that is the bottleneck is slower by what its main thread spends on each request.
+    const perRequestUs = (cores: number | undefined, rps: number) =>
+      cores === undefined ? undefined : (cores / rps) * 1e6;
+    const cpuUs = (name: Name, cores: (cell: Cell<Name>) => number | undefined) =>
+      fixed(
+        medianOf(name, (c) => perRequestUs(cores(c), c.rps)),
+        1,
+      );
     const ratioOf = (a: Name, b: Name) => `${fixed(pairedRatio(cells, scenario.id, a, b), 3)}x`;
     return [
       `(${scenario.id}) ${scenario.title}`,
@@ -108,13 +114,13 @@ function report(cells: readonly Cell<Name>[], opts: Options): Table {
           0,
         ),
       ),
-      ...NAMES.map((n) => fixed(medianOf(n, cpuUs), 1)),
+      ...NAMES.map((n) => `${cpuUs(n, (c) => c.serverCpu)} (${cpuUs(n, (c) => c.serverMainCpu)})`),
       ratioOf('this', 'against'),
       ratioOf('this', 'ceiling'),
       ratioOf('against', 'ceiling'),
     ];
   });
-  const head = ['scenario', ...NAMES.map((n) => `req/s ${n}`), ...NAMES.map((n) => `CPU µs/req ${n}`)];
+  const head = ['scenario', ...NAMES.map((n) => `req/s ${n}`), ...NAMES.map((n) => `CPU µs/req ${n} (main thread)`)];
   return {
     title: `This build against ${opts.against}: medians of ${opts.rounds} rounds, ${opts.durationS} s per cell`,
     align: ['left', ...Array<'right'>(9).fill('right')],

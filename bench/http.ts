@@ -39,6 +39,7 @@ export interface HttpRow {
   p99Ms: number | undefined;
   /** Cores busy, server and load generator (see CellResult). */
   serverCpu: number | undefined;
+  serverMainCpu: number | undefined;
   clientCpu: number | undefined;
   /** Sums over the rounds. */
   errors: number;
@@ -190,6 +191,7 @@ function summarize(cells: HttpCell[]): HttpRow[] {
         p50Ms: medianOf((c) => c.p50Ms),
         p99Ms: medianOf((c) => c.p99Ms),
         serverCpu: medianOf((c) => c.serverCpu),
+        serverMainCpu: medianOf((c) => c.serverMainCpu),
         clientCpu: medianOf((c) => c.clientCpu),
         errors: sum((c) => c.errors),
         non2xx: sum((c) => c.non2xx),

@@ -1,5 +1,6 @@
 // One cell of the benchmark: autocannon against one server for one scenario.
 import autocannon from 'autocannon';
+import type { CpuSeconds } from './children.ts';
 import type { LoadRequest } from './scenarios.ts';
 import { latencyPercentiles } from './stats.ts';
 
@@ -33,6 +34,11 @@ export interface CellResult {
    * is the load generator's limit, not the server's.
    */
   serverCpu: number | undefined;
+  /**
+   * Of `serverCpu`, the server's main thread: near 1.00 the event loop is
+   * saturated, and the rest of `serverCpu` ran beside it on another core.
+   */
+  serverMainCpu: number | undefined;
   clientCpu: number;
 }
 
@@ -45,7 +51,7 @@ export function runLoad(
   request: LoadRequest,
   expects: (status: number) => boolean,
   settings: LoadSettings,
-  serverCpuSeconds: () => number | undefined = () => undefined,
+  serverCpuSeconds: () => CpuSeconds | undefined = () => undefined,
 ): Promise<CellResult> {
   const { connectionPaths } = request;
   const perConnection = Math.ceil((MAX_EXPECTED_RPS * settings.durationS) / settings.connections) + 100;
@@ -56,7 +62,7 @@ export function runLoad(
   const statuses = new Map<number, number>();
   const perClient = new Map<object, number>();
   let started = 0;
-  let serverCpuAtStart: number | undefined;
+  let serverCpuAtStart: CpuSeconds | undefined;
   let clientCpuAtStart = process.cpuUsage();
   return new Promise((resolve, reject) => {
     const instance = autocannon(
@@ -80,6 +86,10 @@ export function runLoad(
         // From 'start', which autocannon emits once the connections' requests are built, so building them is not timed.
         const seconds = (performance.now() - started) / 1000;
         const serverCpu = serverCpuSeconds();
+        const coresOf = (pick: (cpu: CpuSeconds) => number) =>
+          serverCpu === undefined || serverCpuAtStart === undefined
+            ? undefined
+            : (pick(serverCpu) - pick(serverCpuAtStart)) / seconds;
         const client = process.cpuUsage(clientCpuAtStart);
         let unexpected = 0;
         for (const [status, n] of statuses) if (!expects(status)) unexpected += n;
@@ -95,10 +105,8 @@ export function runLoad(
           unexpected,
           statuses: Object.fromEntries(statuses),
           repeated,
-          serverCpu:
-            serverCpu === undefined || serverCpuAtStart === undefined
-              ? undefined
-              : (serverCpu - serverCpuAtStart) / seconds,
+          serverCpu: coresOf((cpu) => cpu.all),
+          serverMainCpu: coresOf((cpu) => cpu.mainThread),
           clientCpu: (client.user + client.system) / 1e6 / seconds,
         });
       },
