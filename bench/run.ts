@@ -69,6 +69,20 @@ function machine() {
   };
 }
 
+/** The CPU time of all cores so far, and the part of it the hypervisor gave to other guests (Linux's steal time). */
+function cpuTicks(): { total: number; steal: number } | undefined {
+  try {
+    // user nice system idle iowait irq softirq steal ...: in USER_HZ ticks.
+    const ticks = readFileSync('/proc/stat', 'utf8').split('\n', 1)[0]!.split(/\s+/).slice(1, 9).map(Number);
+    return { total: ticks.reduce((a, b) => a + b, 0), steal: ticks[7]! };
+  } catch {
+    return undefined;
+  }
+}
+
+// On a shared host, above this the run was slowed by other guests more than usual.
+const STEAL_WARNING = 0.05;
+
 async function main(): Promise<number> {
   const { values } = parseArgs({ options: { quick: { type: 'boolean', default: false }, only: { type: 'string' } } });
   const mode = values.quick ? 'quick' : 'default';
@@ -108,13 +122,26 @@ async function main(): Promise<number> {
     throw error;
   }
   const host = machine();
+  const ticksAtStart = cpuTicks();
   log(`${mode} run on ${host.nproc} x ${host.cpu}, Node ${host.node}`);
   const serialize: SerializeResults | undefined = await section('serialize', () => runSerialize(plan.serialize, log));
   const http: HttpResults | undefined = await section('http', () => runHttp(plan.http, log));
   const scale: ScaleResults | undefined = await section('scale', () => runScale(plan.scale, log));
   const targets = evaluateTargets(http, scale);
   const failures = [...startFailures, ...(http?.failures ?? []), ...(scale?.failures ?? [])];
-  const warnings = [...(http?.warnings ?? []), ...(scale?.warnings ?? [])];
+  const ticksAtEnd = cpuTicks();
+  const stolen =
+    ticksAtStart && ticksAtEnd && ticksAtEnd.total > ticksAtStart.total
+      ? (ticksAtEnd.steal - ticksAtStart.steal) / (ticksAtEnd.total - ticksAtStart.total)
+      : undefined;
+  const stolenText = stolen === undefined ? 'not known' : `${(stolen * 100).toFixed(1)}%`;
+  const warnings = [
+    ...(http?.warnings ?? []),
+    ...(scale?.warnings ?? []),
+    ...(stolen !== undefined && stolen > STEAL_WARNING
+      ? [`the host took ${stolenText} of this machine's CPU time for other guests (steal): an unusually noisy run`]
+      : []),
+  ];
   const durationS = (performance.now() - begun) / 1000;
 
   const tables: Table[] = [
@@ -131,7 +158,7 @@ async function main(): Promise<number> {
     sections: SECTIONS.filter(wanted),
     finishedAt: finishedAt.toISOString(),
     durationS,
-    machine: host,
+    machine: { ...host, stolen },
     serialize,
     http,
     scale,
@@ -151,7 +178,11 @@ async function main(): Promise<number> {
     const files: [string, string][] = [
       ['latest.json', `${JSON.stringify(results, null, 2)}\n`],
       ['latest.svg', renderChart(http, subtitle)],
-      ['latest.md', `${tables.map(renderMarkdown).join('\n\n')}\n`],
+      [
+        'latest.md',
+        `${subtitle}; CPU time taken by the host for other guests (steal): ${stolenText}\n\n` +
+          `${tables.map(renderMarkdown).join('\n\n')}\n`,
+      ],
     ];
     for (const [name, text] of files) {
       writeFileSync(path.join(RESULTS_DIR, name), text);
@@ -159,7 +190,7 @@ async function main(): Promise<number> {
     }
   }
   log(`wrote ${written.map((f) => path.relative(ROOT, f)).join(', ')}`);
-  log(`${mode} run took ${durationS.toFixed(0)} s`);
+  log(`${mode} run took ${durationS.toFixed(0)} s; CPU time taken by the host for other guests (steal): ${stolenText}`);
   if (warnings.length > 0)
     process.stderr.write(`\nbench: distrust these measurements\n${warnings.map((w) => `  ${w}`).join('\n')}\n`);
   if (failures.length > 0) {
