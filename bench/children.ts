@@ -121,16 +121,23 @@ async function startChild(
   };
 }
 
-/**
- * The service as `npm start` runs it: `node dist/server.js`, with only the given
- * variables set; `script` names another build's server (bench/compare.ts).
- */
-export function startEcadraft(
-  env: Env = {},
+export interface EcadraftOptions {
+  /** The only variables set. */
+  env?: Env;
+  timeoutMs?: number;
+  /** Another build's server (bench/compare.ts); this checkout's by default. */
+  script?: string;
+  /** The name the run's messages give it. */
+  name?: string;
+}
+
+/** The service as `npm start` runs it: `node dist/server.js`. */
+export function startEcadraft({
+  env = {},
   timeoutMs = 30_000,
   script = SERVER_SCRIPT,
   name = 'ecadraft',
-): Promise<Child> {
+}: EcadraftOptions = {}): Promise<Child> {
   return startChild(name, script, { env, readyMsg: 'ecadraft ready', timeoutMs });
 }
 

@@ -59,8 +59,8 @@ async function main(): Promise<number> {
   const started: Child[] = [];
   let cells: Cell<Name>[];
   try {
-    const mine = await startEcadraft({}, 30_000, undefined, 'this');
-    const theirs = await startEcadraft({}, 30_000, opts.against, 'against');
+    const mine = await startEcadraft({ name: 'this' });
+    const theirs = await startEcadraft({ script: opts.against, name: 'against' });
     started.push(mine, theirs);
     const ceiling = await startReference('ceiling', { SOURCE_URL: mine.url });
     started.push(ceiling);

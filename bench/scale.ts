@@ -106,7 +106,7 @@ export async function runScale(plan: ScalePlan, log: (line: string) => void): Pr
   const warnings: string[] = [];
   for (const tickets of plan.counts) {
     // Ready at a million tickets is one of the targets (10 s): allow well beyond it before calling it a failure.
-    const server = await startEcadraft({ TICKET_COUNT: String(tickets) }, 120_000);
+    const server = await startEcadraft({ env: { TICKET_COUNT: String(tickets) }, timeoutMs: 120_000 });
     const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
     try {
       const rssStartBytes = server.rssBytes();
