@@ -121,7 +121,7 @@ function build(data: Dataset, column: Column): SortedIndex {
 const EAGER_FIELDS = ['status', 'customer', 'product', '_created', '_updated'] as const;
 
 /**
- * From this many tickets, `Indexes.build` sorts most eager fields on another
+ * From this many tickets, `Indexes.build` sorts the date fields on another
  * core, while the app sets up its routes: at a million tickets the sorts take
  * a few hundred milliseconds of the start. Below it a worker's own start-up
  * would cost more than it saves.
@@ -166,16 +166,16 @@ export class Indexes {
   }
 
   /**
-   * The same indexes, most eager fields sorted on another core for a large
-   * dataset. The rest are sorted before this returns its promise, so that the
-   * caller's own work follows them while the worker sorts.
+   * The same indexes; for a large dataset, the date fields are sorted on
+   * another core. The other eager fields are sorted before this returns its
+   * promise, so that the caller's own work follows them while the worker sorts.
    */
   static async build(data: Dataset): Promise<Indexes> {
     if (data.count < PARALLEL_FROM) return new Indexes(data);
-    const ordered = (field: string) => orderedByKey(keysOf(columnOf(data, field)!)!);
-    const there = orderedInWorker(WORKER_FIELDS.map((field) => keysOf(columnOf(data, field)!)!));
+    const keysFor = (field: string) => keysOf(columnOf(data, field)!)!;
+    const there = orderedInWorker(WORKER_FIELDS.map(keysFor));
     const here = EAGER_FIELDS.filter((field) => !WORKER_FIELDS.includes(field)).map(
-      (field) => [field, ordered(field)] as const,
+      (field) => [field, orderedByKey(keysFor(field))] as const,
     );
     const orders = await there;
     return new Indexes(data, new Map([...here, ...WORKER_FIELDS.map((field, i) => [field, orders[i]!] as const)]));
