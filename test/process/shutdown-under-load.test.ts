@@ -193,7 +193,7 @@ t.test('rolling restart behind a readiness-polling proxy: ten rounds under load,
       const control = startLoad(`${proxy.url}${LOAD_PATH}`, { clients: 8 });
       await sleep(300);
       // Signalled just after a poll, the replica closes its listener while the
-      // proxy still has most of a period to go on sending to it. Signalled at
+      // proxy still has a whole period to go on sending to it. Signalled at
       // random, a poll could land between the failed readiness and the close
       // and take it out in time, and the control would not show the failure.
       await proxy.pollFinished();
