@@ -48,7 +48,7 @@ export interface ReadinessProxy {
   /** Resolves with Date.now() of the poll that took `name` out of rotation. */
   outOfRotation(name: string, timeoutMs: number): Promise<number>;
   /** Resolves when the next poll round has finished; the one after it starts a full period later. */
-  pollFinished(): Promise<void>;
+  pollFinished(timeoutMs: number): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -87,6 +87,7 @@ export async function startReadinessProxy({ pollMs }: ProxyOptions): Promise<Rea
   let noEndpoint = 0;
   let next = 0;
   const waiters = new Set<() => void>();
+  let roundsPolled = 0;
   const notify = () => {
     for (const waiter of [...waiters]) waiter();
   };
@@ -144,6 +145,7 @@ export async function startReadinessProxy({ pollMs }: ProxyOptions): Promise<Rea
           endpoint.ready = ready;
         }),
       );
+      roundsPolled++;
       notify();
       // A full period from the end of the round, not its start as the kubelet's
       // ticker: a slow round (a loaded machine) then never shortens the next
@@ -203,14 +205,10 @@ export async function startReadinessProxy({ pollMs }: ProxyOptions): Promise<Rea
         },
         timeoutMs,
       ),
-    pollFinished: () =>
-      new Promise<void>((resolve) => {
-        const once = () => {
-          waiters.delete(once);
-          resolve();
-        };
-        waiters.add(once);
-      }),
+    async pollFinished(timeoutMs) {
+      const before = roundsPolled;
+      await waitFor('a poll round', () => (roundsPolled > before ? roundsPolled : undefined), timeoutMs);
+    },
     async close() {
       polling = false;
       await polled;

@@ -196,7 +196,7 @@ t.test('rolling restart behind a readiness-polling proxy: ten rounds under load,
       // proxy still has a whole period to go on sending to it. Signalled at
       // random, a poll could land between the failed readiness and the close
       // and take it out in time, and the control would not show the failure.
-      await proxy.pollFinished();
+      await proxy.pollFinished(timeoutMs);
       retire(hasty, t);
       await Promise.all(exits);
       await sleep(200);
