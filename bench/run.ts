@@ -135,6 +135,7 @@ async function main(): Promise<number> {
       ? (ticksAtEnd.steal - ticksAtStart.steal) / (ticksAtEnd.total - ticksAtStart.total)
       : undefined;
   const stolenText = stolen === undefined ? 'not known' : `${(stolen * 100).toFixed(1)}%`;
+  const stealNote = `CPU time taken by the host for other guests (steal): ${stolenText}`;
   const warnings = [
     ...(http?.warnings ?? []),
     ...(scale?.warnings ?? []),
@@ -178,11 +179,7 @@ async function main(): Promise<number> {
     const files: [string, string][] = [
       ['latest.json', `${JSON.stringify(results, null, 2)}\n`],
       ['latest.svg', renderChart(http, subtitle)],
-      [
-        'latest.md',
-        `${subtitle}; CPU time taken by the host for other guests (steal): ${stolenText}\n\n` +
-          `${tables.map(renderMarkdown).join('\n\n')}\n`,
-      ],
+      ['latest.md', `${subtitle}; ${stealNote}\n\n` + `${tables.map(renderMarkdown).join('\n\n')}\n`],
     ];
     for (const [name, text] of files) {
       writeFileSync(path.join(RESULTS_DIR, name), text);
@@ -190,7 +187,7 @@ async function main(): Promise<number> {
     }
   }
   log(`wrote ${written.map((f) => path.relative(ROOT, f)).join(', ')}`);
-  log(`${mode} run took ${durationS.toFixed(0)} s; CPU time taken by the host for other guests (steal): ${stolenText}`);
+  log(`${mode} run took ${durationS.toFixed(0)} s; ${stealNote}`);
   if (warnings.length > 0)
     process.stderr.write(`\nbench: distrust these measurements\n${warnings.map((w) => `  ${w}`).join('\n')}\n`);
   if (failures.length > 0) {
