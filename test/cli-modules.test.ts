@@ -8,7 +8,7 @@ import t from 'tap';
 import { classify, customersOf, versionFromCustomers } from '../src/cli/classify.ts';
 import { CliError } from '../src/cli/errors.ts';
 import { checkExpect, describeCheck, parseExpect } from '../src/cli/expect.ts';
-import { bar, percent, stackedBar, table } from '../src/cli/render.ts';
+import { bar, interval, percent, stackedBar, table } from '../src/cli/render.ts';
 import { Client } from '../src/cli/request.ts';
 import { sample } from '../src/cli/sampler.ts';
 import { normalQuantile, percentile, wilson, zFor } from '../src/cli/stats.ts';
@@ -36,6 +36,7 @@ t.test('stats: normal quantiles, Wilson intervals, percentiles', async (t) => {
   t.equal(none.low, 0);
   t.ok(none.high > 0 && none.high < 0.02, 'no successes still leaves room above 0');
   t.equal(wilson(200, 200).high, 1, 'all successes reach 100%');
+  t.equal(wilson(1000, 1000).high, 1, 'exactly, where floating point alone would land an ulp short');
   t.same(wilson(0, 0), { low: 0, high: 1 }, 'no data, no knowledge');
   const strict = wilson(50, 100, 0.999);
   t.ok(strict.low < half.low && strict.high > half.high, 'a higher confidence widens the interval');
@@ -221,6 +222,10 @@ t.test('render: bars and tables', async (t) => {
   t.equal(percent(0), '0%');
   t.equal(percent(1), '100%');
   t.equal(percent(0.4853), '48.5%');
+  // 999 of 1000: the upper bound is not all, so it must not read like the 100% of 1000 of 1000.
+  t.equal(interval(wilson(999, 1000)), '[99.4%, >99.9%]');
+  t.equal(interval(wilson(1000, 1000)), '[99.6%, 100%]');
+  t.equal(interval(wilson(1, 1000)), '[<0.1%, 0.6%]');
   t.same(
     table(
       [

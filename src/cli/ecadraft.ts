@@ -125,9 +125,33 @@ function numberOption(
   return value;
 }
 
+/**
+ * `-n -5` as `--requests=-5`: parseArgs takes a value that starts with a dash
+ * for a forgotten one, but a negative number is a value, and the range check
+ * says what is wrong with it.
+ */
+function joinNegativeValues(args: readonly string[], options: NonNullable<ParseArgsConfig['options']>): string[] {
+  const valued = new Map<string, string>();
+  for (const [name, option] of Object.entries(options)) {
+    if (option.type !== 'string') continue;
+    valued.set(`--${name}`, name);
+    if (option.short) valued.set(`-${option.short}`, name);
+  }
+  const joined: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const name = valued.get(args[i]!);
+    const next = args[i + 1];
+    if (name !== undefined && next !== undefined && /^-\.?\d/.test(next)) {
+      joined.push(`--${name}=${next}`);
+      i++;
+    } else joined.push(args[i]!);
+  }
+  return joined;
+}
+
 function parse<T extends NonNullable<ParseArgsConfig['options']>>(command: string, args: string[], options: T) {
   try {
-    return parseArgs({ args, options, allowPositionals: true, strict: true });
+    return parseArgs({ args: joinNegativeValues(args, options), options, allowPositionals: true, strict: true });
   } catch (error) {
     // parseArgs' messages are one sentence plus advice on `--`; the sentence is what matters.
     const message = (error as Error).message.split(/\.\s|\n/)[0];
@@ -159,6 +183,8 @@ async function runSplit(args: string[]): Promise<number> {
     if (v[gate] !== undefined && v.watch)
       throw new CliError(`--${gate} cannot be combined with --watch: run a fixed split to gate a step`);
   }
+  if (v.window !== undefined && !v.watch)
+    throw new CliError('--window applies only to --watch: a fixed split counts every request it sends');
   if (v.expect !== undefined) options.expect = parseExpect(v.expect);
   if (v['max-errors'] !== undefined) options.maxErrors = parseMaxErrors(v['max-errors']);
   else if (options.expect) options.maxErrors = EXPECT_DEFAULT;

@@ -1,10 +1,17 @@
 // Text for people: aligned tables and bars. Nothing here measures anything.
 import type { Summary } from './tally.ts';
 
-/** 0.4853 → `48.5%`; all and nothing read as `100%` and `0%`, the shares a rollout starts and ends with. */
+/**
+ * 0.4853 → `48.5%`; all and nothing read as `100%` and `0%`, the shares a
+ * rollout starts and ends with, and only they do: a share that one decimal
+ * would round to them reads `>99.9%` or `<0.1%`, never `100.0%` beside `100%`.
+ */
 export function percent(fraction: number): string {
   if (fraction === 0 || fraction === 1) return `${fraction * 100}%`;
-  return `${(fraction * 100).toFixed(1)}%`;
+  const shown = (fraction * 100).toFixed(1);
+  if (shown === '100.0') return '>99.9%';
+  if (shown === '0.0') return '<0.1%';
+  return `${shown}%`;
 }
 
 export const interval = (range: { low: number; high: number }): string =>

@@ -59,7 +59,11 @@ export function wilson(successes: number, n: number, confidence = 0.95): Interva
   const denominator = 1 + z2 / n;
   const center = (p + z2 / (2 * n)) / denominator;
   const half = (z / denominator) * Math.sqrt((p * (1 - p)) / n + z2 / (4 * n * n));
-  return { low: Math.max(0, center - half), high: Math.min(1, center + half) };
+  // At 0 and n the bound is exactly 0 or 1 in theory; floating point can miss it by an ulp.
+  return {
+    low: successes === 0 ? 0 : Math.max(0, center - half),
+    high: successes === n ? 1 : Math.min(1, center + half),
+  };
 }
 
 /** Nearest-rank percentile (q in [0, 1]) of values sorted ascending; undefined when empty. */

@@ -67,6 +67,22 @@ t.test('errors are one line, exit code 2, no stack trace', async (t) => {
     await cli(t, ['split', '--requests', 'many', htmlUrl]),
     /^ecadraft: invalid --requests "many": expected an integer from 1/,
   );
+  // A negative number is a value out of range, not an option parseArgs thinks was forgotten.
+  for (const args of [
+    ['-n', '-5'],
+    ['--requests', '-5'],
+  ]) {
+    assertOneLineError(
+      t,
+      await cli(t, ['split', ...args, htmlUrl]),
+      /^ecadraft: invalid --requests "-5": expected an integer from 1 to 10000000$/,
+    );
+  }
+  assertOneLineError(
+    t,
+    await cli(t, ['split', '--window', '5', htmlUrl]),
+    /^ecadraft: --window applies only to --watch: a fixed split counts every request it sends$/,
+  );
   assertOneLineError(
     t,
     await cli(t, ['split', '--expect', 'v1=60,v2=50', htmlUrl]),

@@ -114,6 +114,16 @@ t.test('split: human output, with the interval a CI gate uses', async (t) => {
   t.match(run.stdout, /expect v1=90%, v2=10%: ok/);
 });
 
+t.test('split: 100% is written one way, and only for all', async (t) => {
+  // All of 1000 answers from v1: its interval reaches exactly 100%, the other's starts at exactly 0%.
+  const proxy = await canary.proxyFor(routeWeights(vsFile('v1')));
+  const run = await cli(t, ['split', '-n', '1000', '-c', '20', `${proxy.url}/tickets`]);
+  t.equal(run.code, 0, run.stderr);
+  t.match(run.stdout, /\nv1\s+1000\s+100%\s+\[99\.6%, 100%\]\s/);
+  t.match(run.stdout, /\nv2\s+0\s+0%\s+\[0%, 0\.4%\]\s/);
+  t.notMatch(run.stdout, /100\.0%|\b0\.0%/, 'never a rounded 100.0% or 0.0%');
+});
+
 t.test('split: the casing fallback when a proxy strips the header', async (t) => {
   const proxy = await canary.proxyFor(fiftyFifty, ['x-ecadraft-version']);
   const direct = await fetch(`${proxy.url}/tickets`);
