@@ -19,7 +19,7 @@ import { FORMATTERS, VERSION_HEADER } from './format.ts';
 import { clientErrorHandler, handleError, notFound, sendError, writeRawError } from './http-errors.ts';
 import { Indexes } from './indexes.ts';
 import { Metrics } from './metrics.ts';
-import { SWAGGER_OPTIONS } from './openapi.ts';
+import { SWAGGER_OPTIONS, SWAGGER_UI_LOGO } from './openapi.ts';
 import {
   allowedMethods,
   answerUnrouted,
@@ -29,6 +29,7 @@ import {
   limitBody,
   MAX_URL_LENGTH,
   nameVersion,
+  refuseAsteriskForm,
   refuseLongUrl,
 } from './request-steps.ts';
 import { opsRoutes } from './routes/ops.ts';
@@ -130,6 +131,7 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
   app.addHook('onRequest', nameVersion(version));
   app.addHook('onRequest', closeWhileDraining(draining));
   app.addHook('onRequest', refuseLongUrl);
+  app.addHook('onRequest', refuseAsteriskForm);
   app.addHook('onRequest', closeBeforeUnreadBody);
   app.addHook('onRequest', answerUnrouted(app));
   app.addHook('onRequest', limitBody);
@@ -146,7 +148,7 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
   app.setNotFoundHandler((_request, reply) => notFound(reply));
 
   await app.register(swagger, SWAGGER_OPTIONS);
-  await app.register(swaggerUi, { routePrefix: '/docs' });
+  await app.register(swaggerUi, { routePrefix: '/docs', logo: SWAGGER_UI_LOGO });
 
   const store = new Store(data, { indexes: await indexes });
   // Faults and per-request logs apply to every request, so they need the full path.

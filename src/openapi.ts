@@ -138,8 +138,7 @@ customer and by the \`${VERSION_HEADER}\` header, which every answer carries.
 
 Every 4xx and 5xx carries Eve's error body (\`EveError\`). Besides what each operation lists, any route answers:
 
-- 405 to a method the path does not serve, with \`Allow\` (\`#/components/responses/MethodNotAllowed\`); 404 to an
-  unknown path;
+- 405 to a method the path does not serve, with \`Allow\` listing the methods it does; 404 to an unknown path;
 - 400 to a URL that is not one: a raw non-ASCII or control byte, a bad percent-escape (the message says which);
 - 414 to a URL over ${MAX_URL_LENGTH} characters, 431 to headers too large, 413 to a body over ${BODY_LIMIT} bytes
   (read-only routes need none), 408 to a request that takes too long to arrive.
@@ -180,4 +179,14 @@ export const SWAGGER_OPTIONS: SwaggerOptions = {
   },
   transformObject: (document) =>
     'openapiObject' in document ? requiredHeaders(document.openapiObject) : document.swaggerObject,
+};
+
+/** Swagger UI's top bar shows this, where it would show Fastify's logo. */
+export const SWAGGER_UI_LOGO = {
+  type: 'image/svg+xml',
+  content: Buffer.from(
+    '<svg xmlns="http://www.w3.org/2000/svg" width="160" height="40" viewBox="0 0 160 40">' +
+      '<text x="0" y="29" font-family="sans-serif" font-size="26" font-weight="bold" fill="#fff">ecadraft</text></svg>',
+  ),
+  href: '/docs',
 };

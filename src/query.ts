@@ -69,6 +69,35 @@ export function parseParams(queryString: string): Map<string, string> {
   return params;
 }
 
+/**
+ * A `where` whose escapes are not UTF-8 decodes to U+FFFD, which a parse error
+ * would quote as if it were sent: refused instead with the message a path gets
+ * for the same bytes, quoting the escapes as written. (A `%` that starts no
+ * escape stays literal text, which the parser's message shows as it is.)
+ */
+function refuseUndecodableWhere(queryString: string): void {
+  for (const part of queryString.split('&')) {
+    const eq = part.indexOf('=');
+    if (eq < 0) continue;
+    let key: string;
+    try {
+      key = decodeComponent(part.slice(0, eq));
+    } catch {
+      continue;
+    }
+    if (key !== 'where') continue;
+    const raw = part.slice(eq + 1);
+    try {
+      decodeComponent(raw);
+    } catch {
+      if (/%[0-9a-f]{2}/i.test(raw))
+        throw badRequest(`Unable to parse \`where\` clause: '${raw}' is not a valid url component`);
+    }
+    // Only the first occurrence counts.
+    return;
+  }
+}
+
 const PY_FLOAT = /^[+-]?(?:(?:\d(?:_?\d)*)(?:\.(?:\d(?:_?\d)*)?)?|\.\d(?:_?\d)*)(?:[eE][+-]?\d(?:_?\d)*)?$/;
 const PY_SPECIAL = /^[+-]?(?:inf|infinity|nan)$/i;
 const PY_INT = /^[+-]?\d(?:_?\d)*$/;
@@ -166,6 +195,7 @@ export function parseListQuery(queryString: string): ListQuery {
   // An empty value counts as absent.
   const get = (name: string) => params.get(name) || undefined;
   const whereText = get('where');
+  if (whereText?.includes('\uFFFD')) refuseUndecodableWhere(queryString);
   const sortText = get('sort');
   const projectionText = get('projection');
   const embeddedText = get('embedded');

@@ -39,6 +39,23 @@ export const refuseLongUrl: onRequestHookHandler = function refuseLongUrl(reques
 };
 
 /**
+ * `GET *` reaches the router as `/` and would get the home document. The
+ * asterisk form asks about the server as a whole, which only OPTIONS does
+ * (RFC 9112, 3.2.4); any other method gets a 400 saying so.
+ */
+export const refuseAsteriskForm: onRequestHookHandler = function refuseAsteriskForm(request, reply, done) {
+  if (request.raw.url === '*' && request.method !== 'OPTIONS') {
+    sendError(
+      reply,
+      400,
+      `The request target * is only for OPTIONS: ${request.method} needs a path, such as /tickets.`,
+    );
+    return;
+  }
+  done();
+};
+
+/**
  * The steps below may answer before a body is read; the connection must then
  * close, or Node would read the whole body to reach the next request.
  */

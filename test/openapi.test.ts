@@ -86,6 +86,38 @@ t.test('a valid OpenAPI 3.0 document, by the OpenAPI Initiative schemas', async 
   t.notMatch(text, /def-\d/, 'shared schemas keep their names');
 });
 
+t.test("Swagger UI reads as this service's, in plain words", async (t) => {
+  const origin = `http://127.0.0.1:${(listening.server.address() as { port: number }).port}`;
+  const initializer = await fetch(`${origin}/docs/static/swagger-initializer.js`);
+  t.equal(initializer.status, 200);
+  const script = await initializer.text();
+  const logo = /img\.src = 'data:image\/svg\+xml;base64,([^']+)'/.exec(script)?.[1];
+  t.match(Buffer.from(logo ?? '', 'base64').toString(), />ecadraft<\/text>/, "the top bar shows ecadraft's name");
+  t.notMatch(Buffer.from(logo ?? '', 'base64').toString(), /fastify/i, "not Fastify's logo");
+  const texts: string[] = [];
+  const walk = (node: unknown): void => {
+    if (Array.isArray(node)) node.forEach(walk);
+    else if (node && typeof node === 'object')
+      for (const [key, value] of Object.entries(node)) {
+        if ((key === 'description' || key === 'summary') && typeof value === 'string') texts.push(value);
+        else walk(value);
+      }
+  };
+  walk(await (await fetch(`${origin}/openapi.json`)).json());
+  t.ok(texts.length > 20, `${texts.length} descriptions and summaries`);
+  t.same(
+    texts.filter((text) => text.includes('#/')),
+    [],
+    'none shows a raw JSON pointer',
+  );
+  const summaries = operations.map((o) => o.operation.summary ?? '');
+  t.same(
+    summaries.filter((s) => /\s\/\S*\s/.test(s)),
+    [],
+    'no summary has a path in the middle of its sentence (Swagger UI shows the path beside it)',
+  );
+});
+
 t.test('what the document promises about its responses', async (t) => {
   for (const { path, method, operation } of operations) {
     const label = `${method} ${path}`;

@@ -126,3 +126,27 @@ t.test('the escape the message gives is accepted', async (t) => {
   t.equal(encoded.status, 200);
   t.equal(JSON.parse(encoded.body)._meta.total, 0, 'a filter on "é", which no customer is');
 });
+
+t.test('the asterisk form is for OPTIONS only', async (t) => {
+  for (const method of ['GET', 'HEAD', 'DELETE']) {
+    const head = Buffer.from(`${method} * HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`);
+    const answer = await rawExchange(port, head, 5000, method === 'HEAD');
+    t.equal(answer.status, 400, `${method} *: 400, not the home document`);
+    t.equal(answer.headers['x-ecadraft-version'], 'v2', `${method} *: names its version`);
+    if (method === 'HEAD') continue;
+    t.same(
+      JSON.parse(answer.body),
+      {
+        _status: 'ERR',
+        _error: {
+          code: 400,
+          message: `The request target * is only for OPTIONS: ${method} needs a path, such as /tickets.`,
+        },
+      },
+      `${method} *: Eve's error shape, saying what to send instead`,
+    );
+  }
+  const options = await rawExchange(port, Buffer.from('OPTIONS * HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n'));
+  t.equal(options.status, 200, 'OPTIONS *: answered');
+  t.equal(options.headers.allow, 'GET, HEAD, OPTIONS', 'with the methods of the API');
+});

@@ -63,14 +63,14 @@ export function ticketRoutes(app: FastifyInstance, store: Store, faults: Faults)
   const hooks = faults.enabled ? { onRequest: faultHook(faults) } : {};
   /** GET, then HEAD and OPTIONS of the same path, each its own documented operation. */
   const eveRoute = (url: string, name: string, schema: ReturnType<typeof eveOperation>, handler: Handler) => {
-    const path = url.replace(/:(\w+)\(.*\)$/, '{$1}');
     // HEAD shares GET's handler rather than Fastify's generated HEAD route,
     // which would add a Content-Length to a 304 that GET's 304 lacks.
     app.route({ method: 'GET', url, schema, exposeHeadRoute: false, ...hooks, handler });
     // @fastify/swagger documents a HEAD route when asked, as GET's operationId + `-head`.
     const swagger = { exposeHeadRoute: true };
     app.route({ method: 'HEAD', url, schema: headSchema(schema), config: { swagger }, ...hooks, handler });
-    const summary = `The methods ${path} serves`;
+    // Swagger UI shows the path beside it: a summary that repeated it would read "The methods / serves".
+    const summary = 'Allowed methods, in the Allow header';
     app.options(
       url,
       {

@@ -413,10 +413,17 @@ function encoding(route: Route): Case[] {
       message: v ? '`where`' : undefined,
     },
     {
+      // The escapes as sent, as a path with them is answered: never the U+FFFD they would decode to.
       name: 'where of invalid UTF-8',
       target: `${p}?where=%C3%28`,
       status: v ? 400 : 200,
-      message: v ? '`where`' : undefined,
+      message: v ? "Unable to parse `where` clause: '%C3%28' is not a valid url component" : undefined,
+    },
+    {
+      name: 'where of a byte UTF-8 never has',
+      target: `${p}?where=%FF`,
+      status: v ? 400 : 200,
+      message: v ? "Unable to parse `where` clause: '%FF' is not a valid url component" : undefined,
     },
     {
       name: 'embedded with an invalid escape',
