@@ -22,7 +22,7 @@ import { appFacts, PACKAGE_VERSION } from './helpers/app-facts.ts';
 import { type CheckOptions, checkManifests, connectionHops, type Dataplane } from './helpers/manifest-checks/index.ts';
 import { routeWeights } from './helpers/manifest-checks/routing.ts';
 import {
-  checkGatewayApiCrds,
+  checkPinnedReleases,
   checkProgrammedWaits,
   shownApplyOutputs,
   walkthroughTable,
@@ -36,11 +36,14 @@ import {
   type Problem,
   validateSchema,
 } from './helpers/manifests.ts';
+import { VERSIONS } from './helpers/tools.ts';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const packageVersion = PACKAGE_VERSION;
 const FIXTURES = 'test/fixtures/kubernetes';
 const ISTIO_DOC = 'docs/istio.md';
+/** The releases .ci/versions.env pins; the docs install these. */
+const PINNED = { istio: VERSIONS.ISTIO_VERSION!, gatewayApi: VERSIONS.GATEWAY_API_VERSION! };
 const istioDoc = readFileSync(path.join(root, ISTIO_DOC), 'utf8');
 
 // The app, as the probes would meet it (test/helpers/app-facts.ts).
@@ -482,7 +485,7 @@ t.test('docs/istio.md waits for Programmed only where it can come, and installs 
   const gateways = loadBalancerGateways(loadManifests(manifestFiles, root).manifests);
   t.strictSame(gateways, ['ecadraft-gateway'], 'the walkthrough gateway is a LoadBalancer, as real clusters want');
   t.strictSame(checkProgrammedWaits(ISTIO_DOC, istioDoc, gateways).map(formatProblem), []);
-  t.strictSame(checkGatewayApiCrds(ISTIO_DOC, istioDoc).map(formatProblem), []);
+  t.strictSame(checkPinnedReleases(ISTIO_DOC, istioDoc, PINNED).map(formatProblem), []);
 });
 
 t.test('the probe paths are checked against the app itself', async (t) => {
@@ -1258,12 +1261,15 @@ t.test('rejects docs that wait for Programmed where it never comes, or install o
     ['line 9', /^waits for condition=programmed, which stays False \(AddressNotAssigned\)/],
   ]);
   const crds = `${FIXTURES}/docs-gateway-api-crds.md`;
-  assertRejected(t, checkGatewayApiCrds(crds, readFileSync(path.join(root, crds), 'utf8')), crds, [
-    [
-      'line 6',
-      /^installs the Gateway API CRDs v1\.2\.1, which no documented Istio release is built against \(Istio 1\.27: v1\.3\.0, Istio 1\.28: v1\.4\.0\)$/,
-    ],
-    ['document', /^does not install the Gateway API CRDs v1\.4\.0, the release Istio 1\.28 is built against$/],
+  const pinned = { istio: '1.32.0', gatewayApi: '1.6.3' };
+  assertRejected(t, checkPinnedReleases(crds, readFileSync(path.join(root, crds), 'utf8'), pinned), crds, [
+    ['line 6', /^installs the Gateway API CRDs v1\.2\.1, not v1\.6\.3, the release the tests check against$/],
+    ['line 9', /^names Istio 1\.27, outside the supported 1\.30, 1\.31, 1\.32$/],
+    ['line 12', /^installs the Gateway API CRDs v1\.3\.0, not v1\.6\.3/],
+    ['line 18', /^istioctl install without --set tag=1\.32\.0$/],
+    ['line 19', /^helm install of an Istio chart without --version 1\.32\.0$/],
+    ['line 20', /^helm install of istio\/gateway with --wait, which waits for a load balancer address/],
+    ['document', /^does not say it installs Istio 1\.32\.0$/],
   ]);
 });
 

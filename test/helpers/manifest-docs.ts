@@ -32,6 +32,8 @@ function blocksOf(markdown: string): Block[] {
       current = undefined;
       return;
     }
+    // A marker for the doc tests (`<!-- test -->`, `<!-- not tested: ... -->`): not what a reader sees.
+    if (/^\s*<!--.*-->\s*$/.test(text)) return;
     if (!current) {
       current = { kind: 'text', line: i + 1, lines: [] };
       blocks.push(current);
@@ -144,35 +146,73 @@ export function checkProgrammedWaits(
   return problems;
 }
 
-/** The Gateway API release each documented Istio release is built against (its go.mod's sigs.k8s.io/gateway-api). */
-export const GATEWAY_API_FOR_ISTIO: ReadonlyArray<readonly [istio: string, gatewayApi: string]> = [
-  ['1.27', '1.3.0'],
-  ['1.28', '1.4.0'],
-];
+/** The releases .ci/versions.env pins, as the docs must install them. */
+export interface PinnedReleases {
+  /** ISTIO_VERSION, e.g. 1.32.0. */
+  istio: string;
+  /** GATEWAY_API_VERSION, e.g. 1.6.3. */
+  gatewayApi: string;
+}
 
-/** The Gateway API CRDs the docs install are those the documented Istio releases expect, one for each. */
-export function checkGatewayApiCrds(file: string, markdown: string): Problem[] {
+/**
+ * Istio supports a minor release until six weeks after the second one after
+ * it is out: with the pinned one the newest, the two before it are supported.
+ */
+export function supportedIstioMinors(pinned: string): number[] {
+  const minor = Number(pinned.split('.')[1]);
+  return [minor - 2, minor - 1, minor];
+}
+
+/**
+ * The install commands a doc gives are pinned to the releases the tests check
+ * the manifests against: the Gateway API CRDs at GATEWAY_API_VERSION, istioctl
+ * and the Helm charts at ISTIO_VERSION; Helm never waits on the gateway chart
+ * (it would wait for a load balancer address that kind never assigns); the
+ * doc says which Istio release it installs, and names no unsupported one.
+ */
+export function checkPinnedReleases(file: string, markdown: string, pinned: PinnedReleases): Problem[] {
   const problems: Problem[] = [];
-  const found = new Set<string>();
-  const known = GATEWAY_API_FOR_ISTIO.map(([istio, api]) => `Istio ${istio}: v${api}`).join(', ');
+  const at = (i: number) => `line ${i + 1}`;
+  let crds = 0;
+  const supported = supportedIstioMinors(pinned.istio);
   markdown.split('\n').forEach((text, i) => {
     for (const m of text.matchAll(/gateway-api\/releases\/download\/v(\d+\.\d+\.\d+)\//g)) {
-      const version = m[1] as string;
-      found.add(version);
-      if (!GATEWAY_API_FOR_ISTIO.some(([, api]) => api === version))
+      crds++;
+      if (m[1] !== pinned.gatewayApi)
         problems.push({
           file,
-          object: `line ${i + 1}`,
-          message: `installs the Gateway API CRDs v${version}, which no documented Istio release is built against (${known})`,
+          object: at(i),
+          message: `installs the Gateway API CRDs v${m[1]}, not v${pinned.gatewayApi}, the release the tests check against`,
         });
     }
+    if (/^\s*istioctl install\b/.test(text) && !text.includes(`--set tag=${pinned.istio}`))
+      problems.push({ file, object: at(i), message: `istioctl install without --set tag=${pinned.istio}` });
+    if (/^\s*helm install \S+ istio\//.test(text)) {
+      if (!text.includes(`--version ${pinned.istio}`))
+        problems.push({
+          file,
+          object: at(i),
+          message: `helm install of an Istio chart without --version ${pinned.istio}`,
+        });
+      if (/ istio\/gateway\b/.test(text) && /--wait\b/.test(text))
+        problems.push({
+          file,
+          object: at(i),
+          message:
+            'helm install of istio/gateway with --wait, which waits for a load balancer address kind never assigns',
+        });
+    }
+    for (const m of text.matchAll(/\bIstio (1\.(\d+))\b/g))
+      if (!supported.includes(Number(m[2])))
+        problems.push({
+          file,
+          object: at(i),
+          message: `names Istio ${m[1]}, outside the supported ${supported.map((n) => `1.${n}`).join(', ')}`,
+        });
   });
-  for (const [istio, api] of GATEWAY_API_FOR_ISTIO)
-    if (!found.has(api))
-      problems.push({
-        file,
-        object: 'document',
-        message: `does not install the Gateway API CRDs v${api}, the release Istio ${istio} is built against`,
-      });
+  if (crds === 0)
+    problems.push({ file, object: 'document', message: `does not install the Gateway API CRDs v${pinned.gatewayApi}` });
+  if (!markdown.includes(`Istio ${pinned.istio}`))
+    problems.push({ file, object: 'document', message: `does not say it installs Istio ${pinned.istio}` });
   return problems;
 }
