@@ -22,6 +22,9 @@
 // Fixtures: `v1`, `v2` (the service, default data), `gateway:<step>` (the local
 // demo's proxy at a step), `html` (a server that answers an HTML page),
 // `silent` (a server that never answers).
+//
+// Every other shell block (`console`, `sh`, `bash`) says why no test runs it,
+// in a marker of its own: `<!-- not tested: needs a Kubernetes cluster -->`.
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 
@@ -86,6 +89,30 @@ export function fences(text: string): Fence[] {
 }
 
 const MARKER = /^<!-- test(?::\s*(.*?))?\s*-->$/;
+const NOT_TESTED = /^<!-- not tested(?::\s*(.*?))?\s*-->$/;
+const SHELL = new Set(['console', 'sh', 'bash']);
+
+/** The shell blocks of a file that carry neither a test marker nor a reason why not, as `file:line`. */
+export function unmarkedShellBlocks(file: DocFile): string[] {
+  const lines = file.text.split('\n');
+  const marker = (start: number) => {
+    let i = start - 1;
+    while (i >= 0 && lines[i]!.trim() === '') i--;
+    return i >= 0 ? lines[i]!.trim() : '';
+  };
+  const unmarked: string[] = [];
+  for (const block of fences(file.text)) {
+    if (!SHELL.has(block.info)) continue;
+    const above = marker(block.start);
+    if (MARKER.test(above)) continue;
+    const reason = NOT_TESTED.exec(above)?.[1]?.trim();
+    if (reason) continue;
+    unmarked.push(
+      `${file.name}:${block.start + 1}${NOT_TESTED.test(above) ? ' (a "not tested" marker without a reason)' : ''}`,
+    );
+  }
+  return unmarked;
+}
 
 /** The marked examples of one file; a marker not followed by a block it can read throws, naming the line. */
 export function examples(file: DocFile): Example[] {

@@ -12,7 +12,15 @@ import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import t from 'tap';
-import { type DocFile, docFiles, type Example, examples, fences, fits } from '../helpers/doc-examples.ts';
+import {
+  type DocFile,
+  docFiles,
+  type Example,
+  examples,
+  fences,
+  fits,
+  unmarkedShellBlocks,
+} from '../helpers/doc-examples.ts';
 import { close, listen } from '../helpers/http.ts';
 import { CLI_SCRIPT, childEnv, type NodeProcess, ROOT, request, spawnNode, startServer } from '../helpers/process.ts';
 
@@ -142,6 +150,17 @@ for (const example of tested) {
     });
   });
 }
+
+// Marked by the work that is rewriting the page at the same time; drop the entry once it has.
+const MARKED_ELSEWHERE = new Map([['docs/argo-rollouts.md', 'the Argo Rollouts walkthrough marks its own blocks']]);
+
+t.test('every shell block in the docs is tested, or says why it cannot be', async (t) => {
+  for (const file of files) {
+    t.same(unmarkedShellBlocks(file), [], `${file.name}: each block has a test marker or a "not tested: why" marker`, {
+      todo: MARKED_ELSEWHERE.get(file.name) ?? false,
+    });
+  }
+});
 
 // ---------------------------------------------------------------------------
 // Facts in prose and tables
