@@ -53,18 +53,25 @@ function stop(signal: NodeJS.Signals): void {
     process.exit(1);
   }, shutdownTimeoutMs).unref();
   setTimeout(() => {
-    app.log.info('closing the listener and draining connections');
-    app.close().then(
-      () => {
-        app.log.info('stopped');
-        process.exit(0);
-      },
-      (error: unknown) => {
-        app.log.error({ err: error }, 'close failed');
-        process.exit(1);
-      },
-    );
+    // Closing resets connections still queued for accept and closes accepted ones whose request
+    // is not read yet. A loop turn accepts what is queued, the next one reads it; after a busy
+    // spell the timer can run before either, so the close waits for both turns.
+    setImmediate(() => setImmediate(close));
   }, shutdownDelayMs);
+}
+
+function close(): void {
+  app.log.info('closing the listener and draining connections');
+  app.close().then(
+    () => {
+      app.log.info('stopped');
+      process.exit(0);
+    },
+    (error: unknown) => {
+      app.log.error({ err: error }, 'close failed');
+      process.exit(1);
+    },
+  );
 }
 
 process.on('SIGTERM', stop);

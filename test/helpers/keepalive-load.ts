@@ -1,14 +1,29 @@
 // Steady load for the process tests: a fixed number of clients, each sending
 // its next request as soon as the last one is answered, over a keep-alive
 // agent as a proxy's connection pool would. Every request is recorded with the
-// wall-clock time it was sent, so a test can line requests up with the times a
-// server logs (its stop signal, the closing of its listener). Nothing is
-// retried: a failure is recorded and counted.
+// wall-clock times it started and was written, so a test can line requests up
+// with the times a server logs (its stop signal, the closing of its listener).
+// Nothing is retried: a failure is recorded and counted.
 import http from 'node:http';
 
 export interface Outcome {
-  /** Date.now() just before the request was written. */
+  /**
+   * Date.now() before the request was made: no earlier than this did it, or
+   * the connection it opened, leave this process.
+   */
+  startedAt: number;
+  /**
+   * Date.now() just after the request was written to an open connection: an
+   * already open one the agent handed it, or a new one as soon as it opened
+   * (Node holds the request until then). On a busy machine this process may
+   * be descheduled anywhere, so each time is taken on the side that cannot
+   * make the server look worse than it is: a request's write no later than
+   * `sentAt`, its start no earlier than `startedAt`. For a new connection that
+   * failed before it opened, `sentAt` is `startedAt`.
+   */
   sentAt: number;
+  /** Whether the request was written: not when its new connection failed before it opened. */
+  written: boolean;
   /** Date.now() when the response ended or the request failed. */
   doneAt: number;
   status?: number;
@@ -37,16 +52,28 @@ export interface Load {
 
 function send(url: string, agent: http.Agent, timeoutMs: number): Promise<Outcome> {
   return new Promise((resolve) => {
-    let sentAt = Date.now();
+    const startedAt = Date.now();
+    let sentAt = startedAt;
+    let written = false;
     let reused = false;
     const fail = (error: NodeJS.ErrnoException) =>
-      resolve({ sentAt, doneAt: Date.now(), error: error.code ?? error.message, connectionClose: false, reused });
+      resolve({
+        startedAt,
+        sentAt,
+        written,
+        doneAt: Date.now(),
+        error: error.code ?? error.message,
+        connectionClose: false,
+        reused,
+      });
     const request = http.get(url, { agent, timeout: timeoutMs }, (response) => {
       response.on('data', () => {});
       response.on('error', fail);
       response.on('end', () =>
         resolve({
+          startedAt,
           sentAt,
+          written,
           doneAt: Date.now(),
           status: response.statusCode,
           connectionClose: response.headers.connection === 'close',
@@ -54,9 +81,17 @@ function send(url: string, agent: http.Agent, timeoutMs: number): Promise<Outcom
         }),
       );
     });
-    request.on('socket', () => {
+    // Node writes the request after the 'socket' event (an open connection) or in a 'connect'
+    // listener added after ours (a new one): the next tick comes after the write either way.
+    const wrote = () =>
+      process.nextTick(() => {
+        sentAt = Date.now();
+        written = true;
+      });
+    request.on('socket', (socket) => {
       reused = request.reusedSocket;
-      sentAt = Date.now();
+      if (socket.connecting) socket.once('connect', wrote);
+      else wrote();
     });
     request.on('timeout', () => request.destroy(Object.assign(new Error('timeout'), { code: 'TIMEOUT' })));
     request.on('error', fail);

@@ -67,6 +67,9 @@ function endToEnd(headers: http.IncomingHttpHeaders): http.OutgoingHttpHeaders {
   return Object.fromEntries(Object.entries(headers).filter(([name]) => !HOP_BY_HOP.has(name)));
 }
 
+/** timeoutSeconds of the Deployments' readiness probe. */
+const PROBE_TIMEOUT_MS = 2000;
+
 function probe(url: URL, timeoutMs: number): Promise<boolean> {
   return new Promise((resolve) => {
     // A fresh connection per probe, as the kubelet makes.
@@ -137,7 +140,8 @@ export async function startReadinessProxy({ pollMs }: ProxyOptions): Promise<Rea
     while (polling) {
       await Promise.all(
         [...endpoints.values()].map(async (endpoint) => {
-          const ready = await probe(endpoint.url, pollMs * 5);
+          // The manifests' readiness timeout: a loaded machine answers a probe late, not never.
+          const ready = await probe(endpoint.url, PROBE_TIMEOUT_MS);
           // Forgotten while the probe ran: nothing to update.
           if (endpoints.get(endpoint.name) !== endpoint) return;
           if (ready && !endpoint.ready) endpoint.addedAt = Date.now();
