@@ -43,19 +43,22 @@ const MAX_HEADER_BYTES = 32 * 1024;
  * Timeouts for running behind Envoy. An upstream connection must be closed by
  * the proxy, never by us: if we close an idle keep-alive connection just as
  * Envoy sends a request on it, that request is reset. So our keep-alive
- * timeout outlasts the idle timeout the DestinationRule gives Envoy (60 s).
+ * timeout (KEEP_ALIVE_TIMEOUT_MS, 65 s by default) outlasts the idle timeout
+ * the DestinationRule gives Envoy (60 s).
  * A client that has not sent its headers in 10 s is cut off (slow-loris).
  */
 export const SERVER_TIMEOUTS = {
-  keepAliveTimeout: 65_000,
   headersTimeout: 10_000,
   requestTimeout: 30_000,
   // How often Node enforces the two above; its default (30 s) would let a slow client linger.
   connectionsCheckingInterval: 1_000,
 };
 
-/** @param fastPath - the fast path once the app has one: the server is created before the store exists */
-function httpServer(fastPath: () => FastPath | undefined) {
+/**
+ * @param keepAliveTimeout - KEEP_ALIVE_TIMEOUT_MS
+ * @param fastPath - the fast path once the app has one: the server is created before the store exists
+ */
+function httpServer(keepAliveTimeout: number, fastPath: () => FastPath | undefined) {
   return (handler: RequestListener) => {
     return createServer(
       {
@@ -63,7 +66,7 @@ function httpServer(fastPath: () => FastPath | undefined) {
         headersTimeout: SERVER_TIMEOUTS.headersTimeout,
         requestTimeout: SERVER_TIMEOUTS.requestTimeout,
         connectionsCheckingInterval: SERVER_TIMEOUTS.connectionsCheckingInterval,
-        keepAliveTimeout: SERVER_TIMEOUTS.keepAliveTimeout,
+        keepAliveTimeout,
       },
       (request, response) => fastPath()?.(request, response) || handler(request, response),
     );
@@ -95,7 +98,7 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
   const debug = config.logLevel === 'debug' || config.logLevel === 'trace';
   let fastPath: FastPath | undefined;
   const app = Fastify({
-    serverFactory: httpServer(() => fastPath),
+    serverFactory: httpServer(config.keepAliveTimeoutMs, () => fastPath),
     logger: loggerOptions(config),
     // Per-request lines only at debug (below); Fastify's own are at info.
     logController: new LogController({ disableRequestLogging: true }),

@@ -16,6 +16,8 @@ export interface Config {
   logLevel: LogLevel;
   shutdownDelayMs: number;
   shutdownTimeoutMs: number;
+  /** How long an idle keep-alive connection stays open; must outlast the proxy's upstream idle timeout. */
+  keepAliveTimeoutMs: number;
   /** Share of Eve-route requests that answer 500, for rollback demos. */
   faultErrorRate: number;
   /** Added to every Eve-route request; a range draws uniformly. Undefined when off. */
@@ -130,6 +132,13 @@ export const VARIABLES: { readonly [K in keyof Config]: Variable<Config[K]> } = 
     default: '20000',
     ...integer(1, 3_600_000),
     meaning: 'hard limit for the whole shutdown; must exceed `SHUTDOWN_DELAY_MS`',
+  },
+  keepAliveTimeoutMs: {
+    name: 'KEEP_ALIVE_TIMEOUT_MS',
+    default: '65000',
+    ...integer(1, 3_600_000),
+    meaning:
+      "an idle keep-alive connection is closed after this; keep it above the mesh's upstream idle timeout (the DestinationRule's 60 s)",
   },
   faultErrorRate: {
     name: 'FAULT_ERROR_RATE',

@@ -4,7 +4,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
-import { buildApp, SERVER_TIMEOUTS } from '../../src/app.ts';
+import { buildApp } from '../../src/app.ts';
 import { loadConfig } from '../../src/config.ts';
 import type { AppFacts } from './manifest-checks/index.ts';
 import { ROOT, type Teardown } from './process.ts';
@@ -25,7 +25,7 @@ export function appFacts(t: Teardown): AppFacts {
   });
   return {
     packageVersion: PACKAGE_VERSION,
-    keepAliveTimeoutMs: SERVER_TIMEOUTS.keepAliveTimeout,
+    keepAliveTimeoutMs: loadConfig({}).keepAliveTimeoutMs,
     config: (env) => loadConfig(env),
     async serves(urlPath) {
       const known = served.get(urlPath);
