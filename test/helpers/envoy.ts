@@ -57,7 +57,12 @@ export interface Mesh {
   url: string;
 }
 
-/** Starts the pods, then Envoy with every pod in its subset's endpoints. */
+/**
+ * Starts the pods, then Envoy with every pod in its subset's endpoints from
+ * the start. (Envoy 1.40 here, fed by file-based EDS, kept sending to a pod
+ * its outlier detection had ejected once any endpoint update had followed the
+ * first: the sick-canary tests give Envoy its endpoints once.)
+ */
 export async function startMesh(t: Teardown, options: MeshOptions = {}): Promise<Mesh> {
   const layout = options.pods ?? { v1: [{}, {}], v2: [{}, {}] };
   const pods = await Promise.all(
@@ -68,14 +73,11 @@ export async function startMesh(t: Teardown, options: MeshOptions = {}): Promise
       }),
     ),
   );
-  const envoy = await Envoy.start({ routes: stepFile(options.step ?? 'v1'), ...options.envoy });
+  const endpoints = Object.fromEntries(
+    Object.keys(layout).map((subset) => [subset, pods.filter((p) => p.subset === subset)]),
+  );
+  const envoy = await Envoy.start({ routes: stepFile(options.step ?? 'v1'), endpoints, ...options.envoy });
   t.teardown(() => envoy.stop());
-  for (const subset of Object.keys(layout)) {
-    await envoy.setEndpoints(
-      subset,
-      pods.filter((p) => p.subset === subset),
-    );
-  }
   return { envoy, pods, url: envoy.url };
 }
 
