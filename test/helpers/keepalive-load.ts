@@ -27,6 +27,8 @@ export interface LoadOptions {
   timeoutMs?: number;
   /** Pause after a failed request, so a refused port is not hammered in a tight loop. */
   pauseAfterErrorMs?: number;
+  /** Pause after every request (drawn each time): pooled connections then sit idle, as between a quiet client's requests. */
+  pauseMs?: () => number;
 }
 
 export interface Load {
@@ -63,7 +65,10 @@ function send(url: string, agent: http.Agent, timeoutMs: number): Promise<Outcom
   });
 }
 
-export function startLoad(url: string, { clients, timeoutMs = 5000, pauseAfterErrorMs = 10 }: LoadOptions): Load {
+export function startLoad(
+  url: string,
+  { clients, timeoutMs = 5000, pauseAfterErrorMs = 10, pauseMs }: LoadOptions,
+): Load {
   const agent = new http.Agent({ keepAlive: true, maxSockets: clients });
   const outcomes: Outcome[] = [];
   let stopped = false;
@@ -71,10 +76,40 @@ export function startLoad(url: string, { clients, timeoutMs = 5000, pauseAfterEr
     while (!stopped) {
       const outcome = await send(url, agent, timeoutMs);
       outcomes.push(outcome);
-      if (outcome.error !== undefined) await new Promise((resolve) => setTimeout(resolve, pauseAfterErrorMs));
+      const pause = (pauseMs?.() ?? 0) + (outcome.error !== undefined ? pauseAfterErrorMs : 0);
+      if (pause > 0) await new Promise((resolve) => setTimeout(resolve, pause));
     }
   };
   const running = Promise.all(Array.from({ length: clients }, client));
+  return {
+    outcomes,
+    async stop() {
+      stopped = true;
+      await running;
+      agent.destroy();
+      return outcomes;
+    },
+  };
+}
+
+/**
+ * Bursts of `size` requests at once over one keep-alive agent, each burst
+ * `pauseMs()` after the last one ended: the connections a burst opened then
+ * sit idle together, and the next burst reuses them all at the same moment.
+ */
+export function startBursts(
+  url: string,
+  { size, pauseMs, timeoutMs = 5000 }: { size: number; pauseMs: () => number; timeoutMs?: number },
+): Load {
+  const agent = new http.Agent({ keepAlive: true, maxSockets: size });
+  const outcomes: Outcome[] = [];
+  let stopped = false;
+  const running = (async () => {
+    while (!stopped) {
+      outcomes.push(...(await Promise.all(Array.from({ length: size }, () => send(url, agent, timeoutMs)))));
+      await new Promise((resolve) => setTimeout(resolve, pauseMs()));
+    }
+  })();
   return {
     outcomes,
     async stop() {
