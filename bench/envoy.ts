@@ -158,10 +158,11 @@ export class Envoy {
     void this.exited.then(() => {
       exited = true;
     });
+    const bindFailed = () => /cannot bind|Address already in use/i.test(this.#output);
     const admin = await until(
       'the admin address',
       async () => {
-        if (exited) throw new Error(`envoy exited at start:\n${this.#output}`);
+        if (exited || bindFailed()) throw startError(this.#output);
         const text = existsSync(this.#adminFile) ? readFileSync(this.#adminFile, 'utf8').trim() : '';
         return text === '' ? undefined : text;
       },
@@ -171,6 +172,7 @@ export class Envoy {
     const listeners = await until(
       'the gateway listener',
       async () => {
+        if (exited || bindFailed()) throw startError(this.#output);
         const answer = await request(`${this.adminUrl}/listeners?format=json`).catch(() => undefined);
         if (answer?.status !== 200) return undefined;
         const list = JSON.parse(answer.body) as {
@@ -219,12 +221,21 @@ export class Envoy {
     replaceFile(this.#edsFile(cluster), discoveryResponse(++this.#edsVersion, [clusterLoadAssignment(cluster, pods)]));
   }
 
-  /** Applies another step's VirtualService, as `kubectl apply` does, and waits until Envoy uses it. */
+  /** Applies another step's VirtualService, as `kubectl apply` does, and waits until Envoy uses it (throws if Envoy refuses it). */
   async route(file: string): Promise<void> {
-    const stat = 'http.gateway.rds.http.80.update_success';
-    const before = await this.stat(stat);
+    const stat = (name: string) => this.stat(`http.gateway.rds.http.80.${name}`);
+    const [success, rejected] = [await stat('update_success'), await stat('update_rejected')];
     this.#writeRoutes(file);
-    await until('the new routes', async () => ((await this.stat(stat)) > before ? true : undefined), 10_000);
+    const accepted = await until(
+      'the new routes',
+      async () => {
+        if ((await stat('update_success')) > success) return true;
+        if ((await stat('update_rejected')) > rejected) return false;
+        return undefined;
+      },
+      10_000,
+    );
+    if (!accepted) throw new Error(`envoy refused the routes of ${file}`);
   }
 
   /** Sets a subset's ready endpoints, as Istio's EDS does when a pod's readiness changes, and waits until Envoy has them. */
@@ -312,6 +323,13 @@ export class Envoy {
     clearTimeout(timer);
     rmSync(this.dir, { recursive: true, force: true });
   }
+}
+
+/** Envoy's exit at start, with code EADDRINUSE when its listener's port was taken. */
+function startError(output: string): Error {
+  const error = new Error(`envoy did not start:\n${output}`) as NodeJS.ErrnoException;
+  if (/Address already in use/i.test(output)) error.code = 'EADDRINUSE';
+  return error;
 }
 
 function socketAddress(pod: Pod): { host: string; port: number } {
