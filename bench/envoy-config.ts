@@ -4,7 +4,8 @@
 // for its ingress gateway. It is a hand-written fallback for Istio's own
 // translation (istio.io/istio's pilot packages did not build here): each field
 // below names the function of Istio 1.32's pilot it follows (read at
-// istio.io/istio v0.0.0-20260827124520-eed52ebb66ad, the 1.32 line), so a
+// istio.io/istio v0.0.0-20260827124520-eed52ebb66ad, master after the 1.31
+// branch: the development line of 1.32), so a
 // reader can check it, and only what our files use is translated; anything
 // else in them is refused rather than dropped.
 //

@@ -259,7 +259,7 @@ export class Envoy {
     await until(`${name} in the endpoints`, async () => (this.#tracked.get(name)?.ready ? true : undefined), 15_000);
   }
 
-  /** Resolves with Date.now() of the probe that took a tracked pod out of its subset's endpoints. */
+  /** Resolves with Date.now() when Envoy had taken a tracked pod out of its subset's endpoints. */
   async untracked(name: string, timeoutMs: number): Promise<number> {
     return until(`${name} out of the endpoints`, async () => this.#removedAt.get(name), timeoutMs);
   }
@@ -271,6 +271,7 @@ export class Envoy {
 
   async #poll(pollMs: number): Promise<void> {
     while (!this.#stopping) {
+      const left = new Map<string, string[]>();
       const changed = new Set<string>();
       await Promise.all(
         [...this.#tracked].map(async ([name, entry]) => {
@@ -278,13 +279,15 @@ export class Envoy {
           const ready = answer?.status === 200;
           if (ready === entry.ready) return;
           entry.ready = ready;
-          if (!ready) this.#removedAt.set(name, Date.now());
           changed.add(entry.pod.subset);
+          if (!ready) left.set(entry.pod.subset, [...(left.get(entry.pod.subset) ?? []), name]);
         }),
       );
       for (const subset of changed) {
         const ready = [...this.#tracked.values()].filter((e) => e.ready && e.pod.subset === subset).map((e) => e.pod);
         await this.setEndpoints(subset, ready);
+        // Out once Envoy has applied it, not when the probe saw it: that is when it stops sending.
+        for (const name of left.get(subset) ?? []) this.#removedAt.set(name, Date.now());
       }
       // A full period from the end of the round, so a slow round never shortens the next wait.
       await sleep(pollMs);

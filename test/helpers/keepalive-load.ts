@@ -65,22 +65,15 @@ function send(url: string, agent: http.Agent, timeoutMs: number): Promise<Outcom
   });
 }
 
-export function startLoad(
-  url: string,
-  { clients, timeoutMs = 5000, pauseAfterErrorMs = 10, pauseMs }: LoadOptions,
+/** Load over one keep-alive agent of `sockets` sockets: `loop` sends until `stopped()`; stop() waits for it, then closes the sockets. */
+function loadOver(
+  sockets: number,
+  loop: (agent: http.Agent, outcomes: Outcome[], stopped: () => boolean) => Promise<unknown>,
 ): Load {
-  const agent = new http.Agent({ keepAlive: true, maxSockets: clients });
+  const agent = new http.Agent({ keepAlive: true, maxSockets: sockets });
   const outcomes: Outcome[] = [];
   let stopped = false;
-  const client = async () => {
-    while (!stopped) {
-      const outcome = await send(url, agent, timeoutMs);
-      outcomes.push(outcome);
-      const pause = (pauseMs?.() ?? 0) + (outcome.error !== undefined ? pauseAfterErrorMs : 0);
-      if (pause > 0) await new Promise((resolve) => setTimeout(resolve, pause));
-    }
-  };
-  const running = Promise.all(Array.from({ length: clients }, client));
+  const running = loop(agent, outcomes, () => stopped);
   return {
     outcomes,
     async stop() {
@@ -92,6 +85,23 @@ export function startLoad(
   };
 }
 
+export function startLoad(
+  url: string,
+  { clients, timeoutMs = 5000, pauseAfterErrorMs = 10, pauseMs }: LoadOptions,
+): Load {
+  return loadOver(clients, (agent, outcomes, stopped) => {
+    const client = async () => {
+      while (!stopped()) {
+        const outcome = await send(url, agent, timeoutMs);
+        outcomes.push(outcome);
+        const pause = (pauseMs?.() ?? 0) + (outcome.error !== undefined ? pauseAfterErrorMs : 0);
+        if (pause > 0) await new Promise((resolve) => setTimeout(resolve, pause));
+      }
+    };
+    return Promise.all(Array.from({ length: clients }, client));
+  });
+}
+
 /**
  * Bursts of `size` requests at once over one keep-alive agent, each burst
  * `pauseMs()` after the last one ended: the connections a burst opened then
@@ -101,24 +111,12 @@ export function startBursts(
   url: string,
   { size, pauseMs, timeoutMs = 5000 }: { size: number; pauseMs: () => number; timeoutMs?: number },
 ): Load {
-  const agent = new http.Agent({ keepAlive: true, maxSockets: size });
-  const outcomes: Outcome[] = [];
-  let stopped = false;
-  const running = (async () => {
-    while (!stopped) {
+  return loadOver(size, async (agent, outcomes, stopped) => {
+    while (!stopped()) {
       outcomes.push(...(await Promise.all(Array.from({ length: size }, () => send(url, agent, timeoutMs)))));
       await new Promise((resolve) => setTimeout(resolve, pauseMs()));
     }
-  })();
-  return {
-    outcomes,
-    async stop() {
-      stopped = true;
-      await running;
-      agent.destroy();
-      return outcomes;
-    },
-  };
+  });
 }
 
 /** Counts by status or error, for messages and comments: `{"200": 5120, "ECONNREFUSED": 3}`. */
