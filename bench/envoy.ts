@@ -351,9 +351,10 @@ function files(dir: string) {
   return {
     config: path.join(dir, 'envoy.json'),
     routes: path.join(dir, 'routes', 'routes.json'),
-    edsDir: path.join(dir, 'eds'),
-    // The subset: the third part of outbound|80|v1|ecadraft...
-    eds: (cluster: string) => path.join(dir, 'eds', `${cluster.split('|')[2]}.json`),
+    // A directory per cluster, named for its subset (outbound|80|v1|...):
+    // Envoy reloads every file watched in a directory a file is moved into,
+    // and a cluster must see only its own updates, as over EDS.
+    eds: (cluster: string) => path.join(dir, 'eds', cluster.split('|')[2]!, 'endpoints.json'),
   };
 }
 
@@ -365,13 +366,13 @@ function files(dir: string) {
 function prepare(dir: string, options: EnvoyOptions, inlineRoutes = false): string {
   const layout = files(dir);
   mkdirSync(path.dirname(layout.routes), { recursive: true });
-  mkdirSync(layout.edsDir, { recursive: true });
   const rule = readDestinationRule();
   const routes = routeConfiguration(readVirtualService(options.routes));
   replaceFile(layout.routes, discoveryResponse(1, [routes]));
   for (const subset of rule.subsets) {
     const cluster = clusterName(rule.host, subset.name);
     const pods = (options.endpoints?.[subset.name] ?? []).map(socketAddress);
+    mkdirSync(path.dirname(layout.eds(cluster)), { recursive: true });
     replaceFile(layout.eds(cluster), discoveryResponse(1, [clusterLoadAssignment(cluster, pods)]));
   }
   const config = bootstrap(rule, {

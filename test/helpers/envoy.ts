@@ -59,9 +59,10 @@ export interface Mesh {
 
 /**
  * Starts the pods, then Envoy with every pod in its subset's endpoints from
- * the start. (Envoy 1.40 here, fed by file-based EDS, kept sending to a pod
- * its outlier detection had ejected once any endpoint update had followed the
- * first: the sick-canary tests give Envoy its endpoints once.)
+ * the start, as Istio's first EDS response warms a cluster. (Envoy holds back an outlier
+ * ejection that comes within its update_merge_window, 1 s by default and left
+ * so by Istio, after an endpoint update until the window ends: counts taken
+ * right after an update would show more 500s than the five.)
  */
 export async function startMesh(t: Teardown, options: MeshOptions = {}): Promise<Mesh> {
   const layout = options.pods ?? { v1: [{}, {}], v2: [{}, {}] };

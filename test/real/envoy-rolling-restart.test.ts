@@ -127,7 +127,7 @@ t.test('rolling restart behind Envoy: five rounds under load, no failed request'
 t.test('control: the idle timeouts in the wrong order show the reset race', async (t) => {
   if (!needEnvoy(t)) return;
   // The app keeps an idle connection about 1 s (1 ms, plus Node's buffer); Envoy keeps it the DestinationRule's 60 s.
-  const result = await rollingRestart(t, 10, { KEEP_ALIVE_TIMEOUT_MS: '1' }, true);
+  const result = await rollingRestart(t, 20, { KEEP_ALIVE_TIMEOUT_MS: '1' }, true);
   t.comment(describe(result));
   const failed = result.outcomes.filter((o) => o.status !== 200);
   t.ok(failed.length > 0, `requests fail (${failed.length}) when the app closes idle connections Envoy still reuses`);
