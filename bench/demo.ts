@@ -172,6 +172,15 @@ async function startGateway(first: string): Promise<Gateway> {
   if (binary) {
     const endpoints = Object.fromEntries([...servers].map(([subset, { url }]) => [subset, [{ subset, url }]]));
     const envoy = await Envoy.start({ routes: first, port, endpoints, binary });
+    // An Envoy that dies on its own leaves no gateway: say so and stop, as for a server.
+    void envoy.exited.then((code) => {
+      if (stopping) return;
+      stopping = true;
+      process.stderr.write(
+        `ecadraft demo: Envoy exited (${code === null ? 'killed by a signal' : `code ${code}`})\n${envoy.output()}`,
+      );
+      void stopAll().then(() => process.exit(1));
+    });
     return {
       url: envoy.url,
       kind: `Envoy (${binary}), configured as Istio ${ISTIO_RELEASE} configures its ingress gateway`,
@@ -251,6 +260,7 @@ createInterface({ input: process.stdin }).on('line', (line) => {
 for (const [version, { process: child }] of servers) {
   void child.exited.then((exit) => {
     if (stopping) return;
+    stopping = true;
     process.stderr.write(`ecadraft demo: the ${version} server exited (${JSON.stringify(exit)})\n${child.output()}`);
     void stopAll().then(() => process.exit(1));
   });

@@ -294,11 +294,6 @@ export class Envoy {
     }
   }
 
-  /** The ready endpoints Envoy was last given. */
-  endpoints(subset: string): readonly Pod[] {
-    return this.#endpoints.get(subset) ?? [];
-  }
-
   /** Validates the configuration with `envoy --mode validate`, without starting it; returns what it printed, throws when invalid. */
   static validate(options: EnvoyOptions): string {
     const dir = mkdtempSync(path.join(os.tmpdir(), 'ecadraft-envoy-validate-'));
