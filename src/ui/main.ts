@@ -1,0 +1,121 @@
+// The /ui page's script: polls a URL of this origin, tallies the answers with
+// the statistics of `ecadraft split`, and redraws the split every second.
+// Query parameters preset the controls: ?path=/tickets&rate=10&timeout=5000.
+import 'uplot/dist/uPlot.min.css';
+import './ui.css';
+import { SlidingWindow, Tally } from '../cli/tally.ts';
+import { ShareChart } from './chart.ts';
+import { Poller } from './poller.ts';
+import { drawTotals, drawWindow } from './view.ts';
+
+const WINDOW_MS = 10_000;
+const CONFIDENCE = 0.95;
+const RATE = { min: 1, max: 50, default: 10 };
+/** As `ecadraft split --timeout`. */
+const DEFAULT_TIMEOUT_MS = 5000;
+
+const element = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
+
+const form = element<HTMLFormElement>('controls');
+const pathInput = element<HTMLInputElement>('path');
+const rateInput = element<HTMLInputElement>('rate');
+const pauseButton = element<HTMLButtonElement>('pause');
+const resetButton = element<HTMLButtonElement>('reset');
+const status = element<HTMLParagraphElement>('status');
+const splitTable = element<HTMLTableElement>('split');
+const totalsTable = element<HTMLTableElement>('totals');
+const errorsLine = element<HTMLParagraphElement>('errors');
+
+const clampRate = (value: number) =>
+  Number.isFinite(value) ? Math.min(RATE.max, Math.max(RATE.min, value)) : RATE.default;
+
+/** A path of this origin, or undefined: the page never sends a request anywhere else. */
+function sameOriginPath(text: string): string | undefined {
+  try {
+    const url = new URL(text.trim(), location.origin);
+    return url.origin === location.origin ? `${url.pathname}${url.search}` : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+const query = new URLSearchParams(location.search);
+pathInput.value = sameOriginPath(query.get('path') ?? '/tickets') ?? '/tickets';
+rateInput.value = String(clampRate(Number(query.get('rate') ?? RATE.default)));
+const timeoutMs = Math.max(1, Number(query.get('timeout')) || DEFAULT_TIMEOUT_MS);
+
+let total = new Tally();
+let recent = new SlidingWindow(WINDOW_MS);
+const chart = new ShareChart(element('chart'));
+
+function showStatus(): void {
+  const sent = total.answers + total.summary().errors.total;
+  status.dataset.sent = String(sent);
+  // Paused once the request in flight has settled: from then on the counts stay still.
+  status.dataset.state = poller.running ? 'running' : poller.idle ? 'paused' : 'pausing';
+  pauseButton.textContent = poller.running ? 'Pause' : 'Resume';
+  const what = `${poller.options.path} at up to ${poller.options.rate} requests a second`;
+  status.textContent = `${poller.running ? 'Polling' : 'Paused:'} ${what}; ${sent} sent since the start.`;
+}
+
+function redraw(): void {
+  const window = recent.summary(CONFIDENCE);
+  drawWindow(splitTable, window);
+  chart.add(window);
+}
+
+const poller = new Poller({
+  path: pathInput.value,
+  rate: Number(rateInput.value),
+  timeoutMs,
+  onOutcome: (outcome) => {
+    total.add(outcome);
+    recent.add(outcome);
+    drawTotals(totalsTable, errorsLine, total.summary(CONFIDENCE));
+    showStatus();
+  },
+  onChange: showStatus,
+});
+
+pauseButton.addEventListener('click', () => {
+  if (poller.running) {
+    poller.pause();
+    showStatus();
+  } else poller.start();
+});
+
+resetButton.addEventListener('click', () => {
+  poller.reset();
+  total = new Tally();
+  recent = new SlidingWindow(WINDOW_MS);
+  chart.clear();
+  drawTotals(totalsTable, errorsLine, total.summary(CONFIDENCE));
+  redraw();
+  showStatus();
+});
+
+rateInput.addEventListener('change', () => {
+  const rate = clampRate(rateInput.valueAsNumber);
+  rateInput.value = String(rate);
+  poller.options.rate = rate;
+  showStatus();
+});
+
+// Enter in the URL field applies it; a path of another origin is refused where it is typed.
+form.addEventListener('submit', (event) => {
+  event.preventDefault();
+  const path = sameOriginPath(pathInput.value);
+  pathInput.setCustomValidity(path ? '' : 'A path of this site, such as /tickets');
+  if (!path) {
+    pathInput.reportValidity();
+    return;
+  }
+  pathInput.value = path;
+  poller.options.path = path;
+  resetButton.click();
+});
+
+drawTotals(totalsTable, errorsLine, total.summary(CONFIDENCE));
+redraw();
+setInterval(redraw, 1000);
+poller.start();
