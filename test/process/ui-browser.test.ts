@@ -10,7 +10,7 @@ import type { Page, Request } from 'playwright-core';
 import t from 'tap';
 import { CHROMIUM, chromiumInstalled, launchChromium } from '../../bench/browser.ts';
 import { VERSION_HEADER } from '../../src/format.ts';
-import { type NodeProcess, ROOT, spawnNode } from '../helpers/process.ts';
+import { NodeProcess, ROOT } from '../helpers/process.ts';
 
 const DEMO = path.join(ROOT, 'bench', 'demo.ts');
 const RATE = 20;
@@ -97,10 +97,17 @@ const skip = chromiumInstalled()
 if (skip && process.env.CI) t.fail(skip);
 else
   t.test('the /ui page through the demo, in headless Chromium', { skip }, async (t) => {
-    const demo = spawnNode(t, DEMO, {
+    const demo = new NodeProcess(DEMO, {
       nodeArgs: ['--import', 'tsx'],
       args: ['--port', '0', '--step', '90-10'],
       input: true,
+    });
+    // Ctrl-C, as a user stops it: the demo then stops its servers (a SIGKILL would leave them running).
+    let stopped: number | undefined;
+    t.teardown(async () => {
+      if (stopped) process.kill(stopped, 'SIGCONT');
+      demo.signal('SIGINT');
+      await demo.waitForExit(20_000).catch(() => demo.stop());
     });
     const gateway = await printed(demo, 'gateway');
     const servers = { v1: await printed(demo, 'v1'), v2: await printed(demo, 'v2') };
@@ -204,13 +211,7 @@ else
     // v2 stops answering (SIGSTOP): its requests time out and show as errors; v1's keep counting.
     const v2 = listenerOf(Number(new URL(servers.v2).port));
     process.kill(v2, 'SIGSTOP');
-    t.teardown(() => {
-      try {
-        process.kill(v2, 'SIGCONT');
-      } catch {
-        // already gone
-      }
-    });
+    stopped = v2;
     const failing = await until('errors on the page', async () => {
       const state = await stateOf(page);
       return state.errors >= 2 ? state : undefined;
@@ -221,6 +222,7 @@ else
     });
     t.match(await page.locator('#errors').textContent(), /timeout \d+.*no answer within 1500 ms/, 'says what failed');
     process.kill(v2, 'SIGCONT');
+    stopped = undefined;
 
     // Reset from the keyboard: the counts start again.
     await page.keyboard.press('Tab');
