@@ -101,7 +101,7 @@ export function pageHtml(version: VersionName): string {
 <button type="button" id="pause">Pause</button>
 <button type="button" id="reset">Reset</button>
 </form>
-<p id="status" role="status">Starting.</p>
+<p id="status">Starting.</p>
 <section aria-labelledby="split-title">
 <h2 id="split-title">Split over the last 10 s</h2>
 <table id="split">

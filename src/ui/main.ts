@@ -94,16 +94,19 @@ resetButton.addEventListener('click', () => {
   showStatus();
 });
 
-rateInput.addEventListener('change', () => {
+function applyRate(): void {
   const rate = clampRate(rateInput.valueAsNumber);
   rateInput.value = String(rate);
   poller.options.rate = rate;
   showStatus();
-});
+}
+rateInput.addEventListener('change', applyRate);
 
-// Enter in the URL field applies it; a path of another origin is refused where it is typed.
+// Apply (or Enter in a field) applies both; a new path starts the counts again, since
+// they would mix two URLs. A path of another origin is refused where it is typed.
 form.addEventListener('submit', (event) => {
   event.preventDefault();
+  applyRate();
   const path = sameOriginPath(pathInput.value);
   pathInput.setCustomValidity(path ? '' : 'A path of this site, such as /tickets');
   if (!path) {
@@ -111,6 +114,7 @@ form.addEventListener('submit', (event) => {
     return;
   }
   pathInput.value = path;
+  if (path === poller.options.path) return;
   poller.options.path = path;
   resetButton.click();
 });

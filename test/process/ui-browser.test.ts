@@ -194,8 +194,8 @@ else
     t.ok(net.maxInFlight <= 1, `never more than one in flight (${net.maxInFlight})`);
     const starts = net.starts.toSorted((a, b) => a - b);
     const fastest = Math.min(...starts.slice(RATE).map((start, i) => start - starts[i]!));
-    // 5% for the clocks: the page spaces its starts by performance.now(), the browser stamps them later.
-    t.ok(fastest >= 950, `at most ${RATE} requests in any second (${RATE + 1} spanned ${fastest.toFixed(0)} ms)`);
+    // 10% for the clocks: the page spaces its starts by performance.now(), the browser stamps them later.
+    t.ok(fastest >= 900, `at most ${RATE} requests in any second (${RATE + 1} spanned ${fastest.toFixed(0)} ms)`);
 
     // Space resumes; typing 50-50 into the demo moves the page.
     await page.keyboard.press('Space');
@@ -243,6 +243,12 @@ else
       const box = (await page.locator(`#${id}`).boundingBox())!;
       t.ok(box.x >= 0 && box.x + box.width <= 360, `#${id} is on screen`);
     }
+
+    // A URL of another origin is refused where it is typed; the page goes on polling its own.
+    await page.fill('#path', 'http://192.0.2.1/tickets');
+    await page.press('#path', 'Enter');
+    t.equal(await page.evaluate("document.getElementById('path').validity.valid"), false, 'refused');
+    t.match(await page.locator('#status').textContent(), /^Polling \/tickets /);
 
     // Text as well as colour: every row and the chart's legend name their version.
     t.match(await page.locator('#split tbody').textContent(), /v1[\s\S]*v2/);
