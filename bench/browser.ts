@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { type BrowserContext, chromium } from 'playwright-core';
 
-export const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium';
+export const CHROMIUM = process.env.ECADRAFT_CHROMIUM ?? '/usr/bin/chromium';
 
 export const chromiumInstalled = () => existsSync(CHROMIUM);
 
