@@ -3,7 +3,8 @@
 // Query parameters preset the controls: ?path=/tickets&rate=10&timeout=5000.
 import 'uplot/dist/uPlot.min.css';
 import './ui.css';
-import { SlidingWindow, Tally } from '../cli/tally.ts';
+import type { Outcome } from '../cli/request.ts';
+import { SlidingWindow, type Summary, Tally } from '../cli/tally.ts';
 import { ShareChart } from './chart.ts';
 import { Poller } from './poller.ts';
 import { drawTotals, drawWindow } from './view.ts';
@@ -48,8 +49,14 @@ let total = new Tally();
 let recent = new SlidingWindow(WINDOW_MS);
 const chart = new ShareChart(element('chart'));
 
-function showStatus(): void {
-  const sent = total.answers + total.summary().errors.total;
+/** The totals keep no latencies: the page shows none, and one left open for hours would sort ever more of them. */
+function count(outcome: Outcome): void {
+  if (outcome.kind === 'error') total.addFailure(outcome);
+  else total.addAnswer(outcome.version, outcome.status, outcome.by);
+}
+
+function showStatus(summary: Summary = total.summary(CONFIDENCE)): void {
+  const sent = summary.answers + summary.errors.total;
   status.dataset.sent = String(sent);
   // Paused once the request in flight has settled: from then on the counts stay still.
   status.dataset.state = poller.running ? 'running' : poller.idle ? 'paused' : 'pausing';
@@ -69,12 +76,13 @@ const poller = new Poller({
   rate: Number(rateInput.value),
   timeoutMs,
   onOutcome: (outcome) => {
-    total.add(outcome);
+    count(outcome);
     recent.add(outcome);
-    drawTotals(totalsTable, errorsLine, total.summary(CONFIDENCE));
-    showStatus();
+    const summary = total.summary(CONFIDENCE);
+    drawTotals(totalsTable, errorsLine, summary);
+    showStatus(summary);
   },
-  onChange: showStatus,
+  onChange: () => showStatus(),
 });
 
 pauseButton.addEventListener('click', () => {
