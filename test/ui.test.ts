@@ -3,11 +3,15 @@
 // metrics that count it, and the mesh that must route it but not gate on it.
 // Its files, built by `npm run build`, are test/process/ui-files.test.ts; what
 // the page does in a browser is test/process/ui-browser.test.ts.
-import { readFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
+import Fastify from 'fastify';
 import t from 'tap';
 import { parseAllDocuments } from 'yaml';
-import { CONTENT_SECURITY_POLICY } from '../src/routes/ui.ts';
+import { NOT_FOUND_MESSAGE } from '../src/errors.ts';
+import { CONTENT_SECURITY_POLICY, uiRoutes } from '../src/routes/ui.ts';
 import { appFor, closeApps, get } from './helpers/app.ts';
 import { ROOT } from './helpers/process.ts';
 
@@ -59,6 +63,28 @@ t.test('the page answers conditional requests', async (t) => {
   t.equal(again.headers['content-security-policy'], CONTENT_SECURITY_POLICY);
 
   t.equal((await get(app, '/ui/nope.js')).statusCode, 404, 'nothing else under /ui');
+});
+
+t.test('the files are read once, at start; one not built is a 404 and a warning', async (t) => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'ecadraft-ui-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  writeFileSync(path.join(dir, 'app.js'), 'export {};\n');
+  utimesSync(path.join(dir, 'app.js'), 1_594_713_731, 1_594_713_731);
+  const warnings: string[] = [];
+  const app = Fastify({ logger: { level: 'warn', stream: { write: (line: string) => warnings.push(line) } } });
+  uiRoutes(app, 'v1', dir);
+  writeFileSync(path.join(dir, 'app.css'), 'body {}\n');
+  const js = await app.inject('/ui/app.js');
+  t.equal(js.statusCode, 200);
+  t.equal(js.body, 'export {};\n');
+  t.equal(js.headers['last-modified'], 'Tue, 14 Jul 2020 08:02:11 GMT', "the file's time");
+  t.equal(js.headers.etag, `"${createHash('sha1').update('export {};\n').digest('hex')}"`);
+  const css = await app.inject('/ui/app.css');
+  t.equal(css.statusCode, 404, 'written after the start: not served');
+  t.same(css.json(), { _status: 'ERR', _error: { code: 404, message: NOT_FOUND_MESSAGE } });
+  t.equal(warnings.length, 2, 'a warning for each missing file');
+  t.match(warnings[0], /\/ui\/app\.css is not built \(.*app\.css\): run npm run build/);
+  await app.close();
 });
 
 t.test('counted in the metrics by route, and kept out of the success-rate gate', async (t) => {

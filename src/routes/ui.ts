@@ -5,6 +5,7 @@
 // and draws what answers.
 import { createHash } from 'node:crypto';
 import { readFileSync, statSync } from 'node:fs';
+import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { isNotModified, type Validators } from '../conditional.ts';
@@ -60,8 +61,8 @@ interface Asset {
 
 const etagOf = (body: Buffer | string) => `"${createHash('sha1').update(body).digest('hex')}"`;
 
-function loadAsset(name: keyof typeof ASSETS): Asset | undefined {
-  const file = `${ASSET_DIR}${name}`;
+function loadAsset(dir: string, name: keyof typeof ASSETS): Asset | undefined {
+  const file = path.join(dir, name);
   try {
     const body = readFileSync(file);
     const modified = Math.floor(statSync(file).mtimeMs / 1000);
@@ -148,7 +149,8 @@ function sendRepresentation(
   return reply.type(type).send(body);
 }
 
-export function uiRoutes(app: FastifyInstance, version: VersionName): void {
+/** @param assetDir - where the built files are; tests give another */
+export function uiRoutes(app: FastifyInstance, version: VersionName, assetDir = ASSET_DIR): void {
   const tags = ['operations'];
   const page = pageHtml(version);
   const pageValidators = { etag: etagOf(page) };
@@ -173,8 +175,8 @@ export function uiRoutes(app: FastifyInstance, version: VersionName): void {
   );
 
   for (const name of Object.keys(ASSETS) as (keyof typeof ASSETS)[]) {
-    const asset = loadAsset(name);
-    if (!asset) app.log.warn(`/ui/${name} is not built (${ASSET_DIR}${name}): run npm run build`);
+    const asset = loadAsset(assetDir, name);
+    if (!asset) app.log.warn(`/ui/${name} is not built (${path.join(assetDir, name)}): run npm run build`);
     app.get(`/ui/${name}`, { schema: { hide: true } }, (request, reply) => {
       if (!asset) return notFound(reply);
       return sendRepresentation(request, reply, asset.body, asset.type, asset.validators);
