@@ -121,6 +121,7 @@ export function pageHtml(version: VersionName): string {
 <tbody></tbody>
 </table>
 <p id="errors"></p>
+<p id="classified"></p>
 </section>
 <noscript><p>This page draws the split with JavaScript; without it, run <code>ecadraft split --watch</code>.</p></noscript>
 </main>

@@ -24,8 +24,11 @@ const pauseButton = element<HTMLButtonElement>('pause');
 const resetButton = element<HTMLButtonElement>('reset');
 const status = element<HTMLParagraphElement>('status');
 const splitTable = element<HTMLTableElement>('split');
-const totalsTable = element<HTMLTableElement>('totals');
-const errorsLine = element<HTMLParagraphElement>('errors');
+const totalsView = {
+  table: element<HTMLTableElement>('totals'),
+  errors: element('errors'),
+  classified: element('classified'),
+};
 
 const clampRate = (value: number) =>
   Number.isFinite(value) ? Math.min(RATE.max, Math.max(RATE.min, value)) : RATE.default;
@@ -79,7 +82,7 @@ const poller = new Poller({
     count(outcome);
     recent.add(outcome);
     const summary = total.summary(CONFIDENCE);
-    drawTotals(totalsTable, errorsLine, summary);
+    drawTotals(totalsView, summary);
     showStatus(summary);
   },
   onChange: () => showStatus(),
@@ -97,7 +100,7 @@ resetButton.addEventListener('click', () => {
   total = new Tally();
   recent = new SlidingWindow(WINDOW_MS);
   chart.clear();
-  drawTotals(totalsTable, errorsLine, total.summary(CONFIDENCE));
+  drawTotals(totalsView, total.summary(CONFIDENCE));
   redraw();
   showStatus();
 });
@@ -127,7 +130,7 @@ form.addEventListener('submit', (event) => {
   resetButton.click();
 });
 
-drawTotals(totalsTable, errorsLine, total.summary(CONFIDENCE));
+drawTotals(totalsView, total.summary(CONFIDENCE));
 redraw();
 setInterval(redraw, 1000);
 poller.start();

@@ -3,7 +3,7 @@
 // answer carries can become markup.
 import { interval, percent } from '../cli/render.ts';
 import type { Summary, VersionRow } from '../cli/tally.ts';
-import { VERSION_NAMES } from '../format.ts';
+import { VERSION_HEADER, VERSION_NAMES } from '../format.ts';
 
 /** The CSS class that gives a version its colour; one not in the table shares a neutral one. */
 export function versionClass(version: string): string {
@@ -61,7 +61,13 @@ export function drawWindow(table: HTMLTableElement, window: Summary): void {
   });
 }
 
-export function drawTotals(table: HTMLTableElement, errors: HTMLElement, total: Summary): void {
+export interface TotalsView {
+  table: HTMLTableElement;
+  errors: HTMLElement;
+  classified: HTMLElement;
+}
+
+export function drawTotals({ table, errors, classified }: TotalsView, total: Summary): void {
   rows(table, total.versions, (tr, row) => {
     cell(tr, String(row.count), 'count');
     cell(tr, String(row.non2xx), 'non2xx');
@@ -71,4 +77,8 @@ export function drawTotals(table: HTMLTableElement, errors: HTMLElement, total: 
   errors.textContent =
     `Network errors: ${total.errors.total}${kinds.length > 0 ? ` (${kinds.join(', ')})` : ''}` +
     `${total.errors.last ? `; last: ${total.errors.last}` : ''}. Non-2xx answers: ${total.non2xx}.`;
+  // As split's last line: a proxy that strips the header shows here as answers told apart by casing.
+  const { header, casing, none } = total.classifiedBy;
+  Object.assign(classified.dataset, { header, casing, none });
+  classified.textContent = `Told apart by the ${VERSION_HEADER} header: ${header}; by the casing of the names: ${casing}; not at all: ${none}.`;
 }

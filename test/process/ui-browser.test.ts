@@ -28,6 +28,7 @@ interface PageState {
   totals: Record<string, Row>;
   window: Record<string, Row>;
   focused: string;
+  classified: { header: number; casing: number; none: number };
 }
 
 // Read through the DevTools protocol, which the page's Content-Security-Policy does not govern.
@@ -36,7 +37,8 @@ const STATE = `(() => {
     [tr.dataset.version, Object.fromEntries([...tr.querySelectorAll('td')].flatMap((td) => Object.entries(td.dataset)))]));
   const status = document.getElementById('status').dataset;
   return { state: status.state, sent: Number(status.sent), errors: Number(document.getElementById('errors').dataset.errors),
-    totals: table('totals'), window: table('split'), focused: document.activeElement?.id ?? '' };
+    totals: table('totals'), window: table('split'), focused: document.activeElement?.id ?? '',
+    classified: Object.fromEntries(Object.entries(document.getElementById('classified').dataset).map(([k, v]) => [k, Number(v)])) };
 })()`;
 
 const stateOf = (page: Page) => page.evaluate(STATE) as Promise<PageState>;
@@ -187,6 +189,7 @@ else
     for (const version of ['v1', 'v2'])
       t.equal(Number(paused.totals[version]?.count), answers.get(version) ?? 0, `${version}: as the browser received`);
     t.equal(paused.errors, net.failed, 'errors: as the browser saw them');
+    t.same(paused.classified, { header: paused.sent, casing: 0, none: 0 }, 'every answer told apart by its header');
     t.equal(net.non2xx, 0, 'every poll answered 2xx');
     t.same(uncached, [], 'no poll answered from the cache or sent validators');
     const counted = (await ticketsCounted(servers.v1)) + (await ticketsCounted(servers.v2));
@@ -268,6 +271,21 @@ else
       t.equal(status, 304, `${asset}: 304 Not Modified on reload`);
       t.match(validator, /^"[0-9a-f]{40}"$/, `${asset}: revalidated with its ETag`);
     }
+
+    // Behind a proxy that strips the version header, the casing of the names tells the versions apart, as in split.
+    await page.route('**/tickets', async (route) => {
+      const response = await route.fetch();
+      const { [VERSION_HEADER]: _stripped, ...headers } = response.headers();
+      await route.fulfill({ response, headers });
+    });
+    await page.locator('#reset').click();
+    const stripped = await until('40 answers without the header', async () => {
+      const state = await stateOf(page);
+      return state.sent >= 40 && state.state === 'running' ? state : undefined;
+    });
+    t.ok(Number(stripped.totals.v1?.count) > 0 && Number(stripped.totals.v2?.count) > 0, 'both versions');
+    t.same(stripped.classified, { header: 0, casing: stripped.sent, none: 0 }, 'every one by the casing of the names');
+    t.equal(stripped.totals.unknown, undefined, 'none unknown');
 
     t.same(
       requested.filter((url) => new URL(url).origin !== origin),
