@@ -12,12 +12,7 @@ import { parseListQuery, type SortKey } from './query.ts';
 import { collectionBody, Fragments, itemBody, lastModified, prettify } from './serialize.ts';
 import { conditionOf, type Where } from './where.ts';
 
-/** The paths this store answers, as Fastify routes and metric labels name them. */
-export const COLLECTION_PATH = '/tickets';
-export const ITEM_PATH = '/tickets/:_id';
-
 export interface Representation {
-  path: typeof COLLECTION_PATH | typeof ITEM_PATH;
   /**
    * Text while the answer is one-off; bytes once it is cached and sent again
    * and again. A one-off 10 KB Buffer costs more in garbage collection (its
@@ -68,27 +63,8 @@ export function validatorHeaders(rep: Representation): [string, string][] {
   return headers;
 }
 
-const ITEM_PATH_LENGTH = '/tickets/'.length + 36;
 const collectionKey = (queryString: string) => `?${queryString}`;
 const itemKey = (id: string, queryString: string) => `${id}?${queryString}`;
-
-type Route =
-  | { path: typeof COLLECTION_PATH; queryString: string }
-  | { path: typeof ITEM_PATH; id: string; queryString: string };
-
-/**
- * The Eve route a request target names, literally (`/tickets`, `/tickets/{_id}`,
- * each with an optional trailing slash); undefined for every other spelling,
- * which is left to the router.
- */
-function routeOf(url: string): Route | undefined {
-  const { path: target, queryString } = splitTarget(url);
-  const path = target.endsWith('/') ? target.slice(0, -1) : target;
-  if (path === COLLECTION_PATH) return { path, queryString };
-  if (path.length === ITEM_PATH_LENGTH && path.startsWith('/tickets/'))
-    return { path: ITEM_PATH, id: path.slice(9), queryString };
-  return undefined;
-}
 
 export class Store {
   readonly fragments: Fragments;
@@ -113,17 +89,6 @@ export class Store {
     this.#matches = new LruCache(Math.max(8 * 1024 * 1024, data.count * 16), (m) => m.words.byteLength);
   }
 
-  /**
-   * The answer to a GET of a request target: undefined when the target is not
-   * one of the Eve routes as `routeOf` reads them, or names no ticket. Throws
-   * HttpError on a bad parameter.
-   */
-  answer(url: string): Representation | undefined {
-    const route = routeOf(url);
-    if (route?.path === COLLECTION_PATH) return this.collection(route.queryString);
-    return route && this.item(route.id, route.queryString);
-  }
-
   /** GET /tickets with this raw query string. Throws HttpError on a bad parameter. */
   collection(queryString: string): Representation {
     const key = collectionKey(queryString);
@@ -138,7 +103,6 @@ export class Store {
     let text = collectionBody(items, query, total);
     if (query.pretty) text = prettify(text);
     const rep: Representation = {
-      path: COLLECTION_PATH,
       body: text,
       etag: `"${hash('sha1', text)}"`,
       lastModified: lastModified(this.data, page),
@@ -164,7 +128,6 @@ export class Store {
     let text = itemBody(fields, id, query);
     if (query.pretty) text = prettify(text);
     const rep: Representation = {
-      path: ITEM_PATH,
       body: text,
       etag: `"${etagAt(this.data, index)}"`,
       lastModified: lastModified(this.data, [index]),

@@ -1,11 +1,9 @@
 // The Eve API: home, the tickets collection and one ticket. The handlers only
-// translate between HTTP and the store; fastpath.ts serves repeats of the same answers.
-import type { FastifyInstance, FastifyReply, FastifyRequest, onRequestAsyncHookHandler } from 'fastify';
+// translate between HTTP and the store, which caches the answers.
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { isNotModified } from '../conditional.ts';
-import { INTERNAL_ERROR_MESSAGE } from '../errors.ts';
 import { EXAMPLES } from '../examples.ts';
-import { FAULT_HEADER, type Faults } from '../faults.ts';
-import { notFound, sendError } from '../http-errors.ts';
+import { notFound } from '../http-errors.ts';
 import {
   bodiless,
   eveError,
@@ -18,15 +16,7 @@ import {
 } from '../openapi.ts';
 import { collectionSchema, homeSchema, itemParamsSchema, itemQuerySchema, listQuerySchema } from '../schemas.ts';
 import { HOME_BODY, JSON_CONTENT_TYPE } from '../serialize.ts';
-import {
-  COLLECTION_PATH,
-  ID_PATTERN,
-  ITEM_PATH,
-  type Representation,
-  type Store,
-  splitTarget,
-  validatorHeaders,
-} from '../store.ts';
+import { ID_PATTERN, type Representation, type Store, splitTarget, validatorHeaders } from '../store.ts';
 
 export const EVE_ALLOW = 'GET, HEAD, OPTIONS';
 
@@ -41,35 +31,24 @@ function options(_request: FastifyRequest, reply: FastifyReply): FastifyReply {
   return reply.header('allow', EVE_ALLOW).send();
 }
 
-/** Delays and failures of FAULT_DELAY_MS and FAULT_ERROR_RATE, on the Eve routes only. */
-function faultHook(faults: Faults): onRequestAsyncHookHandler {
-  return async (_request, reply) => {
-    const delay = faults.delay();
-    if (delay > 0) await new Promise((resolve) => setTimeout(resolve, delay));
-    if (faults.fails()) {
-      sendError(reply.header(FAULT_HEADER, 'error'), 500, INTERNAL_ERROR_MESSAGE);
-      return reply;
-    }
-    return undefined;
-  };
-}
-
 type Handler = (request: FastifyRequest, reply: FastifyReply) => FastifyReply;
 
 const NOT_MODIFIED = 'No body; the same validators as the 200.';
 
-export function ticketRoutes(app: FastifyInstance, store: Store, faults: Faults): void {
+/** Faults apply to every method of the Eve routes. */
+const config = { faults: true };
+
+export function ticketRoutes(app: FastifyInstance, store: Store): void {
   const home = Buffer.from(HOME_BODY);
-  const hooks = faults.enabled ? { onRequest: faultHook(faults) } : {};
   /** GET, then HEAD and OPTIONS of the same path, each its own documented operation. */
   const eveRoute = (url: string, name: string, schema: ReturnType<typeof eveOperation>, handler: Handler) => {
     const path = url.replace(/:(\w+)\(.*\)$/, '{$1}');
     // HEAD shares GET's handler rather than Fastify's generated HEAD route,
     // which would add a Content-Length to a 304 that GET's 304 lacks.
-    app.route({ method: 'GET', url, schema, exposeHeadRoute: false, ...hooks, handler });
+    app.route({ method: 'GET', url, schema, exposeHeadRoute: false, config, handler });
     // @fastify/swagger documents a HEAD route when asked, as GET's operationId + `-head`.
     const swagger = { exposeHeadRoute: true };
-    app.route({ method: 'HEAD', url, schema: headSchema(schema), config: { swagger }, ...hooks, handler });
+    app.route({ method: 'HEAD', url, schema: headSchema(schema), config: { ...config, swagger }, handler });
     const summary = `The methods ${path} serves`;
     app.options(
       url,
@@ -81,7 +60,7 @@ export function ticketRoutes(app: FastifyInstance, store: Store, faults: Faults)
           ...('params' in schema && { params: schema.params }),
           response: optionsResponse(EVE_ALLOW),
         },
-        ...hooks,
+        config,
       },
       options,
     );
@@ -100,7 +79,7 @@ export function ticketRoutes(app: FastifyInstance, store: Store, faults: Faults)
   );
 
   eveRoute(
-    COLLECTION_PATH,
+    '/tickets',
     'Tickets',
     eveOperation({
       operationId: 'listTickets',
@@ -125,7 +104,7 @@ export function ticketRoutes(app: FastifyInstance, store: Store, faults: Faults)
   );
 
   eveRoute(
-    `${ITEM_PATH}(${ID_PATTERN})`,
+    `/tickets/:_id(${ID_PATTERN})`,
     'Ticket',
     eveOperation({
       operationId: 'getTicket',
