@@ -103,7 +103,7 @@ t.test('classify: header first, then the casing of customer names', async (t) =>
   for (const version of VERSION_NAMES) {
     const app = await appFor(version);
     for (const page of [1, 2]) {
-      const { body } = await app.inject(`/tickets?max_results=50&page=${page}`);
+      const { body } = await app.request(`/tickets?max_results=50&page=${page}`);
       t.same(classify({}, body), { by: 'casing', version }, `${version} page ${page} by casing`);
     }
   }
