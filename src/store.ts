@@ -7,9 +7,11 @@ import { hash } from 'node:crypto';
 import { type Dataset, etagAt, findById } from './dataset.ts';
 import { Indexes } from './indexes.ts';
 import { Doorkeeper, LruCache } from './lru.ts';
-import { type Matches, Planner } from './planner.ts';
+import { pageOf } from './pages.ts';
+import { Planner } from './planner.ts';
 import { parseListQuery, type SortKey } from './query.ts';
 import { collectionBody, Fragments, itemBody, lastModified, prettify } from './serialize.ts';
+import type { Matches } from './ticket-sets.ts';
 import { conditionOf, type Where } from './where.ts';
 
 export interface Representation {
@@ -152,7 +154,7 @@ export class Store {
     // A field no ticket has sorts as missing everywhere: it cannot reorder anything.
     const keys = sort.filter((k) => this.indexes.of(k.field) !== undefined);
     const matches = where ? this.#matching(where) : { kind: 'all' as const, count: this.data.count };
-    return { total: matches.count, page: this.planner.page(matches, keys, skip, take) };
+    return { total: matches.count, page: pageOf(this.indexes, matches, keys, skip, take) };
   }
 
   #matching(where: Where): Matches {

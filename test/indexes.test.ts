@@ -6,7 +6,7 @@ import t from 'tap';
 import { columnOf, type Dataset, FIELDS, generateDataset } from '../src/dataset.ts';
 import { FORMATTERS } from '../src/format.ts';
 import { Indexes, PARALLEL_FROM } from '../src/indexes.ts';
-import { smallest } from '../src/planner.ts';
+import { smallest } from '../src/pages.ts';
 import { parseSort, type SortKey } from '../src/query.ts';
 import { Store } from '../src/store.ts';
 import { compareCodePoints } from '../src/strings.ts';
