@@ -9,7 +9,8 @@ import { findById, idAt } from './dataset.ts';
 import type { Indexes, SortedIndex } from './indexes.ts';
 import { complement, intersection, normalized, type Span, sizeOf } from './spans.ts';
 import { addTo, clearTail, type Matches, members, membership, popcount, type Test, wordsFor } from './ticket-sets.ts';
-import { type Condition, predicateOf } from './where.ts';
+import type { Condition } from './where/conditions.ts';
+import { predicateOf } from './where/scan.ts';
 
 interface Plan {
   /** At most this many tickets match (exactly, for spans). */

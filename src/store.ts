@@ -12,7 +12,8 @@ import { Planner } from './planner.ts';
 import { parseListQuery, type SortKey } from './query.ts';
 import { collectionBody, Fragments, itemBody, lastModified, prettify } from './serialize.ts';
 import type { Matches } from './ticket-sets.ts';
-import { conditionOf, type Where } from './where.ts';
+import { conditionOf } from './where/conditions.ts';
+import type { Where } from './where/parse.ts';
 
 export interface Representation {
   /**

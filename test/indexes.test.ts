@@ -10,7 +10,8 @@ import { smallest } from '../src/pages.ts';
 import { parseSort, type SortKey } from '../src/query.ts';
 import { Store } from '../src/store.ts';
 import { compareCodePoints } from '../src/strings.ts';
-import { compileWhere, parseWhere, type Where } from '../src/where.ts';
+import { parseWhere, type Where } from '../src/where/parse.ts';
+import { compileWhere } from '../src/where/scan.ts';
 import { filterArbitrary, poolsOf, pythonArbitrary, sortArbitrary } from './helpers/queries.ts';
 
 // Customer names in scrambled case, so that folding them is exercised in sorts too.
