@@ -2,6 +2,7 @@
 // translate between HTTP and the store, which caches the answers.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { isNotModified } from '../conditional.ts';
+import { ID_PATTERN } from '../dataset.ts';
 import { EXAMPLES } from '../examples.ts';
 import { notFound } from '../http-errors.ts';
 import {
@@ -14,11 +15,18 @@ import {
   optionsResponse,
   PAGE_VALIDATORS,
 } from '../openapi.ts';
+import { type Representation, validatorHeaders } from '../representation.ts';
 import { collectionSchema, homeSchema, itemParamsSchema, itemQuerySchema, listQuerySchema } from '../schemas.ts';
 import { HOME_BODY, JSON_CONTENT_TYPE } from '../serialize.ts';
-import { ID_PATTERN, type Representation, type Store, splitTarget, validatorHeaders } from '../store.ts';
+import type { Store } from '../store.ts';
 
 export const EVE_ALLOW = 'GET, HEAD, OPTIONS';
+
+/** A request target's raw query string, without the `?`: the store reads it with Eve's rules. */
+function queryStringOf(url: string): string {
+  const q = url.indexOf('?');
+  return q < 0 ? '' : url.slice(q + 1);
+}
 
 function send(request: FastifyRequest, reply: FastifyReply, rep: Representation): FastifyReply {
   for (const [name, value] of validatorHeaders(rep)) reply.header(name, value);
@@ -100,7 +108,7 @@ export function ticketRoutes(app: FastifyInstance, store: Store): void {
         500: FAULT,
       },
     }),
-    (request, reply) => send(request, reply, store.collection(splitTarget(request.url).queryString)),
+    (request, reply) => send(request, reply, store.collection(queryStringOf(request.url))),
   );
 
   eveRoute(
@@ -129,7 +137,7 @@ export function ticketRoutes(app: FastifyInstance, store: Store): void {
     }),
     (request, reply) => {
       const { _id } = request.params as { _id: string };
-      const rep = store.item(_id, splitTarget(request.url).queryString);
+      const rep = store.item(_id, queryStringOf(request.url));
       return rep ? send(request, reply, rep) : notFound(reply);
     },
   );
