@@ -7,9 +7,8 @@ import Fastify, { type FastifyInstance, type FastifyServerOptions, LogController
 import type { Config } from './config.ts';
 import { generateDataset } from './dataset.ts';
 import { Draining } from './draining.ts';
-import { METHOD_NOT_ALLOWED_MESSAGE, NOT_FOUND_MESSAGE } from './errors.ts';
+import { METHOD_NOT_ALLOWED_MESSAGE, NOT_FOUND_MESSAGE } from './eve-errors.ts';
 import { Faults } from './faults.ts';
-import { FORMATTERS, VERSION_HEADER } from './format.ts';
 import { clientErrorHandler, handleError, notFound, sendError, writeRawError } from './http-errors.ts';
 import { Indexes } from './indexes.ts';
 import { Metrics } from './metrics.ts';
@@ -19,6 +18,7 @@ import { opsRoutes } from './routes/ops.ts';
 import { ticketRoutes } from './routes/tickets.ts';
 import { errorSchema, listedTicketSchema, ticketSchema } from './schemas.ts';
 import { Store } from './store.ts';
+import { FORMATTERS, VERSION_HEADER } from './versions.ts';
 
 /** Room for a request line of MAX_URL_LENGTH and ordinary headers; beyond it, 431 (or 414). */
 const MAX_HEADER_BYTES = 32 * 1024;

@@ -3,7 +3,7 @@
 // value counts as absent.
 
 import { FIELDS, type Field } from './dataset.ts';
-import { badRequest } from './errors.ts';
+import { badRequest } from './eve-errors.ts';
 import { parseWhere, type Where } from './where/parse.ts';
 import { pythonString } from './where/python.ts';
 

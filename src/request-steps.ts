@@ -11,11 +11,11 @@ import type {
   onResponseHookHandler,
 } from 'fastify';
 import type { Draining } from './draining.ts';
-import { INTERNAL_ERROR_MESSAGE, longUrlMessage } from './errors.ts';
+import { INTERNAL_ERROR_MESSAGE, longUrlMessage } from './eve-errors.ts';
 import { FAULT_HEADER, type Faults } from './faults.ts';
-import { VERSION_HEADER } from './format.ts';
 import { methodNotAllowed, notFound, sendError } from './http-errors.ts';
 import type { Metrics } from './metrics.ts';
+import { VERSION_HEADER } from './versions.ts';
 
 /** Longer request targets get a 414; Node's header limit leaves room for them. */
 export const MAX_URL_LENGTH = 16 * 1024;

@@ -13,7 +13,7 @@ import { Client } from '../src/cli/request.ts';
 import { sample } from '../src/cli/sampler.ts';
 import { normalQuantile, percentile, wilson, zFor } from '../src/cli/stats.ts';
 import { Tally } from '../src/cli/tally.ts';
-import { titleCase, upperCase, VERSION_NAMES } from '../src/format.ts';
+import { titleCase, upperCase, VERSION_NAMES } from '../src/versions.ts';
 import { appFor, closeApps } from './helpers/app.ts';
 import { close, listen } from './helpers/http.ts';
 

@@ -4,12 +4,12 @@
 import fc from 'fast-check';
 import t from 'tap';
 import { columnOf, type Dataset, FIELDS, generateDataset } from '../src/dataset.ts';
-import { FORMATTERS } from '../src/format.ts';
 import { Indexes, PARALLEL_FROM } from '../src/indexes.ts';
 import { smallest } from '../src/pages.ts';
 import { parseSort, type SortKey } from '../src/query.ts';
 import { Store } from '../src/store.ts';
 import { compareCodePoints } from '../src/strings.ts';
+import { FORMATTERS } from '../src/versions.ts';
 import { parseWhere, type Where } from '../src/where/parse.ts';
 import { compileWhere } from '../src/where/scan.ts';
 import { filterArbitrary, poolsOf, pythonArbitrary, sortArbitrary } from './helpers/queries.ts';

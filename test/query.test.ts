@@ -1,9 +1,9 @@
 // Parameter parsing and matching on their own, below the HTTP layer.
 import t from 'tap';
 import { generateDataset } from '../src/dataset.ts';
-import { FORMATTERS } from '../src/format.ts';
 import { parseListQuery, parseMaxResults, parsePage, parseSort } from '../src/query.ts';
 import { compareCodePoints } from '../src/strings.ts';
+import { FORMATTERS } from '../src/versions.ts';
 import { parseWhere } from '../src/where/parse.ts';
 import { compileWhere } from '../src/where/scan.ts';
 

@@ -4,7 +4,7 @@
 import fc from 'fast-check';
 import t from 'tap';
 import { Draining } from '../src/draining.ts';
-import { NOT_FOUND_MESSAGE } from '../src/errors.ts';
+import { NOT_FOUND_MESSAGE } from '../src/eve-errors.ts';
 import { BODY_LIMIT, MAX_URL_LENGTH } from '../src/request-steps.ts';
 import { appFor, appOfItsOwn, closeApps, type Served } from './helpers/app.ts';
 

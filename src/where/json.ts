@@ -1,6 +1,6 @@
 // The JSON a `where` filter is made of, and the 400 a `where` that cannot be
 // parsed gets, shared by the parsers and the conditions built from them.
-import { badRequest } from '../errors.ts';
+import { badRequest } from '../eve-errors.ts';
 
 export type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
 export type JsonObject = { [key: string]: Json };

@@ -1,7 +1,7 @@
 // The `where` parameter, as text: Mongo-style JSON or Eve's Python-style
 // expressions, refused when too long, too deep or using an operator Eve bans
 // or does not know; a valid one becomes a filter with a canonical key.
-import { badRequest } from '../errors.ts';
+import { badRequest } from '../eve-errors.ts';
 import { isObject, type Json, type JsonObject, unparsable } from './json.ts';
 import { parsePython } from './python.ts';
 

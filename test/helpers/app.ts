@@ -7,7 +7,7 @@ import type { AddressInfo } from 'node:net';
 import type { FastifyInstance } from 'fastify';
 import { type AppOptions, buildApp } from '../../src/app.ts';
 import { loadConfig } from '../../src/config.ts';
-import type { VersionName } from '../../src/format.ts';
+import type { VersionName } from '../../src/versions.ts';
 import { request } from './http.ts';
 
 // Tests read bodies as loosely as a client does: a wrong shape fails an assertion, not the type check.
