@@ -1,18 +1,19 @@
 // Answers Eve's reads from the dataset: the hot path, with no web framework in
 // it, so it is tested and benchmarked on its own. It puts the other hot-path
 // modules together: the query parsed (query.ts), filters and sorts answered
-// from indexes (planner.ts, pages.ts), the body written (serialize.ts), and
+// from indexes (planner.ts, pages.ts), the body written (fragments.ts, serialize.ts), and
 // both kept in caches (store-caches.ts). Everything a response depends on is in
 // its URL, so whole answers are cached by URL; combined filters' results by
 // their normalized text.
 import { hash } from 'node:crypto';
 import { type Dataset, etagAt, findById, ID_PATTERN } from './dataset.ts';
+import { Fragments } from './fragments.ts';
 import { Indexes } from './indexes.ts';
 import { pageOf } from './pages.ts';
 import { Planner } from './planner.ts';
 import { parseListQuery, type SortKey } from './query.ts';
 import type { Representation } from './representation.ts';
-import { collectionBody, Fragments, itemBody, lastModified, prettify } from './serialize.ts';
+import { collectionBody, itemBody, lastModified, prettify } from './serialize.ts';
 import { StoreCaches } from './store-caches.ts';
 import type { Matches } from './ticket-sets.ts';
 import { conditionOf } from './where/conditions.ts';
