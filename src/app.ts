@@ -1,4 +1,5 @@
-// Composes the modules into a Fastify instance that tests build without listening.
+// Composes the modules into a Fastify instance; server.ts makes it listen, and
+// so do the tests, which ask it over HTTP.
 import { createServer, type IncomingMessage, type RequestListener } from 'node:http';
 import type { Socket } from 'node:net';
 import swagger from '@fastify/swagger';
@@ -38,6 +39,7 @@ export const SERVER_TIMEOUTS = {
   connectionsCheckingInterval: 1_000,
 };
 
+/** Node's server with the limits and timeouts above; Fastify's handler is its only request listener. */
 function httpServer(handler: RequestListener) {
   return createServer(
     {
