@@ -44,7 +44,7 @@ export interface Served {
 
 const served = new Map<string, Promise<Served>>();
 
-/** Listens on a port of 127.0.0.1 the OS picks. Closed by closeApps. */
+/** Listens on a port of 127.0.0.1 the OS picks; the caller closes it (closeApps closes appFor's and appOfItsOwn's). */
 export async function serve(app: FastifyInstance): Promise<Served> {
   await app.listen({ port: 0, host: '127.0.0.1' });
   const { port } = app.server.address() as AddressInfo;
