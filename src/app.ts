@@ -11,13 +11,13 @@ import { Draining } from './draining.ts';
 import { METHOD_NOT_ALLOWED_MESSAGE, NOT_FOUND_MESSAGE } from './eve-errors.ts';
 import { Faults } from './faults.ts';
 import { clientErrorHandler, handleError, notFound, sendError, writeRawError } from './http-errors.ts';
-import { Indexes } from './indexes.ts';
 import { Metrics } from './metrics.ts';
 import { SWAGGER_OPTIONS } from './openapi.ts';
 import { allowedMethods, BODY_LIMIT, MAX_URL_LENGTH, requestSteps } from './request-steps.ts';
 import { opsRoutes } from './routes/ops.ts';
 import { ticketRoutes } from './routes/tickets.ts';
 import { errorSchema, listedTicketSchema, ticketSchema } from './schemas.ts';
+import { Indexes } from './select/indexes.ts';
 import { Store } from './store.ts';
 import { FORMATTERS, VERSION_HEADER } from './versions.ts';
 

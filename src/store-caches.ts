@@ -3,7 +3,7 @@
 // Each keeps a thing from the second time it is asked for, within a byte budget.
 import { Doorkeeper, LruCache } from './lru.ts';
 import type { Representation } from './representation.ts';
-import type { Matches } from './ticket-sets.ts';
+import type { Matches } from './select/ticket-sets.ts';
 
 type Bits = Matches & { kind: 'bits' };
 

@@ -1,21 +1,21 @@
 // Answers Eve's reads from the dataset: the hot path, with no web framework in
 // it, so it is tested and benchmarked on its own. It puts the other hot-path
 // modules together: the query parsed (query.ts), filters and sorts answered
-// from indexes (planner.ts, pages.ts), the body written (fragments.ts, serialize.ts), and
+// from indexes (select/), the body written (fragments.ts, serialize.ts), and
 // both kept in caches (store-caches.ts). Everything a response depends on is in
 // its URL, so whole answers are cached by URL; combined filters' results by
 // their normalized text.
 import { hash } from 'node:crypto';
 import { type Dataset, etagAt, findById, ID_PATTERN } from './dataset.ts';
 import { Fragments } from './fragments.ts';
-import { Indexes } from './indexes.ts';
-import { pageOf } from './pages.ts';
-import { Planner } from './planner.ts';
 import { parseListQuery, type SortKey } from './query.ts';
 import type { Representation } from './representation.ts';
+import { Indexes } from './select/indexes.ts';
+import { pageOf } from './select/pages.ts';
+import { Planner } from './select/planner.ts';
+import type { Matches } from './select/ticket-sets.ts';
 import { collectionBody, itemBody, lastModified, prettify } from './serialize.ts';
 import { StoreCaches } from './store-caches.ts';
-import type { Matches } from './ticket-sets.ts';
 import { conditionOf } from './where/conditions.ts';
 import type { Where } from './where/parse.ts';
 

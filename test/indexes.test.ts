@@ -4,9 +4,9 @@
 import fc from 'fast-check';
 import t from 'tap';
 import { columnOf, type Dataset, FIELDS, generateDataset } from '../src/dataset.ts';
-import { Indexes, PARALLEL_FROM } from '../src/indexes.ts';
-import { smallest } from '../src/pages.ts';
 import { parseSort, type SortKey } from '../src/query.ts';
+import { Indexes, PARALLEL_FROM } from '../src/select/indexes.ts';
+import { smallest } from '../src/select/pages.ts';
 import { Store } from '../src/store.ts';
 import { compareCodePoints } from '../src/strings.ts';
 import { FORMATTERS } from '../src/versions.ts';

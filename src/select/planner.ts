@@ -5,12 +5,12 @@
 // one field are spans too (a status `$in` is the spans of its values). Across
 // fields, `$and` starts from its smallest part and tests the others ticket by
 // ticket, and `$or` and negations combine bitmaps.
-import { findById, idAt } from './dataset.ts';
+import { findById, idAt } from '../dataset.ts';
+import type { Condition } from '../where/conditions.ts';
+import { predicateOf } from '../where/scan.ts';
 import type { Indexes, SortedIndex } from './indexes.ts';
 import { complement, intersection, normalized, type Span, sizeOf } from './spans.ts';
 import { addTo, clearTail, type Matches, members, membership, popcount, type Test, wordsFor } from './ticket-sets.ts';
-import type { Condition } from './where/conditions.ts';
-import { predicateOf } from './where/scan.ts';
 
 interface Plan {
   /** At most this many tickets match (exactly, for spans). */

@@ -2,8 +2,9 @@
 // the order from the start and skipping tickets that do not match, when the
 // matches are dense enough for that walk to be short; otherwise selecting only
 // the requested page from the matches (a top-k), never sorting the whole order.
+
+import type { SortKey } from '../query.ts';
 import type { Indexes, SortedIndex } from './indexes.ts';
-import type { SortKey } from './query.ts';
 import { type Span, sizeOf } from './spans.ts';
 import { type Matches, members, membership, type Test } from './ticket-sets.ts';
 
