@@ -1,7 +1,7 @@
 // A named campaign of hostile requests on every route of a real listening
-// server (node dist/server.js, over raw sockets, so the HTTP parser and the
-// fast path are in the loop) and, where light-my-request can carry the
-// request, on an in-process app too. The in-process tests fuzz /tickets
+// server (node dist/server.js, over raw sockets, so the HTTP parser is in the
+// loop) and, where light-my-request can carry the request, through inject on
+// an in-process app too. The in-process tests fuzz /tickets
 // (hostile-queries, hostile-requests) and check every malformed parameter one
 // by one (malformed-parameters); this file adds what needs the real process
 // and every route. Each case states its exact status; every answer must pass
