@@ -5,10 +5,10 @@ import type { SwaggerOptions } from '@fastify/swagger';
 import type { FastifySchema } from 'fastify';
 import { EXAMPLES, EXAMPLES_NOTE, type Example, FAULT_EXAMPLE } from './examples.ts';
 import { FAULT_HEADER } from './faults.ts';
-import { VERSION_HEADER, VERSION_NAMES } from './format.ts';
 import { RELEASE } from './release.ts';
 import { BODY_LIMIT, MAX_URL_LENGTH } from './request-steps.ts';
 import { HTTP_DATE_PATTERN } from './schemas.ts';
+import { VERSION_HEADER, VERSION_NAMES } from './versions.ts';
 
 /**
  * A response header as a route schema gives it to @fastify/swagger, which

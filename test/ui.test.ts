@@ -10,7 +10,7 @@ import path from 'node:path';
 import Fastify from 'fastify';
 import t from 'tap';
 import { parseAllDocuments } from 'yaml';
-import { NOT_FOUND_MESSAGE } from '../src/errors.ts';
+import { NOT_FOUND_MESSAGE } from '../src/eve-errors.ts';
 import { CONTENT_SECURITY_POLICY, uiRoutes } from '../src/routes/ui.ts';
 import { appFor, closeApps, get } from './helpers/app.ts';
 import { ROOT } from './helpers/process.ts';

@@ -1,6 +1,6 @@
 // Counts answers per version and turns them into the figures both commands
 // print: share, confidence interval, latency, failures.
-import { VERSION_NAMES } from '../format.ts';
+import { VERSION_NAMES } from '../versions.ts';
 import { UNKNOWN } from './classify.ts';
 import type { Failure, FailureKind, Outcome } from './request.ts';
 import { percentile, wilson } from './stats.ts';

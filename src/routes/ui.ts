@@ -10,10 +10,10 @@ import { fileURLToPath } from 'node:url';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { isNotModified, type Validators } from '../conditional.ts';
 import { formatHttpDate } from '../dates.ts';
-import { FORMATTERS, VERSION_NAMES, type VersionName } from '../format.ts';
 import { notFound } from '../http-errors.ts';
 import { bodiless, ETAG, header, VERSION } from '../openapi.ts';
 import { RELEASE } from '../release.ts';
+import { FORMATTERS, VERSION_NAMES, type VersionName } from '../versions.ts';
 
 /** Scripts, styles, data and fonts from this origin only; no inline script or style, no eval, no framing. */
 export const CONTENT_SECURITY_POLICY = [

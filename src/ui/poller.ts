@@ -3,7 +3,7 @@
 // split` tells it (the version header, else the casing of the names).
 import { classify } from '../cli/classify.ts';
 import type { Outcome } from '../cli/request.ts';
-import { VERSION_HEADER } from '../format.ts';
+import { VERSION_HEADER } from '../versions.ts';
 
 export interface PollerOptions {
   /** A path of this origin, such as `/tickets`. */

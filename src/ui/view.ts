@@ -3,7 +3,7 @@
 // answer carries can become markup.
 import { interval, percent } from '../cli/render.ts';
 import type { Summary, VersionRow } from '../cli/tally.ts';
-import { VERSION_HEADER, VERSION_NAMES } from '../format.ts';
+import { VERSION_HEADER, VERSION_NAMES } from '../versions.ts';
 
 /** The CSS class that gives a version its colour; one not in the table shares a neutral one. */
 export function versionClass(version: string): string {

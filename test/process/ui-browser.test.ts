@@ -9,7 +9,7 @@ import path from 'node:path';
 import type { Page, Request } from 'playwright-core';
 import t from 'tap';
 import { CHROMIUM, chromiumInstalled, launchChromium } from '../../bench/browser.ts';
-import { VERSION_HEADER } from '../../src/format.ts';
+import { VERSION_HEADER } from '../../src/versions.ts';
 import { NodeProcess, ROOT } from '../helpers/process.ts';
 
 const DEMO = path.join(ROOT, 'bench', 'demo.ts');
