@@ -2,7 +2,7 @@
 // module receives a typed Config. One table lists the variables; reading,
 // validation, error messages and the README's configuration table all follow
 // from it.
-import { isVersionName, VERSION_NAMES, type VersionName } from './format.ts';
+import { isVersionName, VERSION_NAMES, type VersionName } from './versions.ts';
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
