@@ -24,15 +24,23 @@ export interface RequestOptions {
   agent?: http.Agent | false;
   /** Default 5000 ms. */
   timeoutMs?: number;
+  /** Sent after the headers, with its Content-Length unless the headers frame it. */
+  body?: string | Buffer;
 }
 
 /** One HTTP request; rejects on a connection error or after timeoutMs without a complete answer. */
 export function request(url: string, options: RequestOptions = {}): Promise<Response> {
   const timeoutMs = options.timeoutMs ?? 5000;
+  const { body } = options;
+  // Node frames a body of its own accord only for methods that usually carry one: not GET, HEAD, OPTIONS.
+  const framed =
+    body === undefined ||
+    Object.keys(options.headers ?? {}).some((name) => /^(content-length|transfer-encoding)$/i.test(name));
+  const headers = framed ? options.headers : { ...options.headers, 'content-length': Buffer.byteLength(body) };
   return new Promise((resolve, reject) => {
     const req = http.request(
       url,
-      { method: options.method ?? 'GET', headers: options.headers, agent: options.agent ?? false, timeout: timeoutMs },
+      { method: options.method ?? 'GET', headers, agent: options.agent ?? false, timeout: timeoutMs },
       (res) => {
         const chunks: Buffer[] = [];
         res.on('data', (chunk: Buffer) => chunks.push(chunk));
@@ -51,6 +59,6 @@ export function request(url: string, options: RequestOptions = {}): Promise<Resp
     );
     req.on('timeout', () => req.destroy(new Error(`no answer from ${url} within ${timeoutMs} ms`)));
     req.on('error', reject);
-    req.end();
+    req.end(body);
   });
 }

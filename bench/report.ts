@@ -1,6 +1,7 @@
 // A run's results as tables: aligned text for the terminal, Markdown for the
 // README. Each table's cells are built once and rendered either way.
 import { type Align, milliseconds, table } from '../src/cli/render.ts';
+import type { HopResults } from './envoy-hop.ts';
 import type { HttpResults } from './http.ts';
 import { type Latency, type ScaleResults, WHERE_KINDS, WHERE_SORT, WHERE_TITLES } from './scale.ts';
 import type { SerializeResults } from './serialize.ts';
@@ -18,6 +19,30 @@ const cores = (n: number | undefined) => (n === undefined ? '-' : n.toFixed(2));
 const times = (n: number | undefined) => (n === undefined ? '-' : `${n.toFixed(2)}x`);
 export const mb = (bytes: number | undefined) => (bytes === undefined ? '-' : `${Math.round(bytes / 1024 / 1024)} MB`);
 const firstAndRepeat = (l: Latency) => `${milliseconds(l.firstMs)} / ${milliseconds(l.repeatMs)}`;
+
+/** GET /tickets directly and through Envoy, and the hop's cost as a ratio. */
+export function envoyHopTable(hop: HopResults): Table {
+  const { rounds, load } = hop.plan;
+  const title = `Through Envoy: GET /tickets, median of ${rounds} rounds, ${load.connections} connections, ${load.durationS} s per cell`;
+  if (hop.skipped) return { title, align: ['left'], rows: [['note'], [hop.skipped]] };
+  return {
+    title,
+    align: ['left', 'right', 'right', 'right', 'right', 'right', 'right', 'right'],
+    rows: [
+      ['path', 'req/s', 'p50', 'p99', 'errors', 'non-2xx', 'CPU server', 'x direct'],
+      ...hop.rows.map((r) => [
+        r.path,
+        integer(r.rps),
+        milliseconds(r.p50Ms),
+        milliseconds(r.p99Ms),
+        String(r.errors),
+        integer(r.non2xx),
+        cores(r.serverCpu),
+        r.path === 'direct' ? '' : times(hop.ratio),
+      ]),
+    ],
+  };
+}
 
 export function httpTable(http: HttpResults): Table {
   const { rounds, load } = http.plan;

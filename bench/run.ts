@@ -1,6 +1,6 @@
-// `npm run bench [-- --quick] [-- --only=http,serialize,scale]`: every
+// `npm run bench [-- --quick] [-- --only=http,serialize,scale,envoy]`: every
 // benchmark (the serializer, HTTP side by side with the ceiling and the
-// baseline, scale by ticket count) in one run, on loopback, bounded in time. Exits non-zero
+// baseline, scale by ticket count, /tickets directly and through Envoy) in one run, on loopback, bounded in time. Exits non-zero
 // only when a scenario errors (connection errors, unexpected statuses) or a
 // server fails to start; speed is reported against the targets, never judged,
 // since CI machines are too noisy for that.
@@ -10,9 +10,11 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { renderChart } from './chart.ts';
 import { assertFreshBuild, cleanUpOnExit, ROOT, StartError } from './children.ts';
+import { type HopResults, runEnvoyHop } from './envoy-hop.ts';
 import { type HttpPlan, type HttpResults, runHttp } from './http.ts';
 import { CONNECTIONS } from './load.ts';
 import {
+  envoyHopTable,
   httpTable,
   renderMarkdown,
   renderText,
@@ -26,13 +28,15 @@ import { runScale, type ScalePlan, type ScaleResults } from './scale.ts';
 import { runSerialize, type SerializePlan, type SerializeResults } from './serialize.ts';
 import { evaluateTargets } from './targets.ts';
 
-const SECTIONS = ['serialize', 'http', 'scale'] as const;
+const SECTIONS = ['serialize', 'http', 'scale', 'envoy'] as const;
 type Section = (typeof SECTIONS)[number];
 
 interface Plan {
   serialize: SerializePlan;
   http: HttpPlan;
   scale: ScalePlan;
+  /** GET /tickets directly and through Envoy. */
+  envoy: HttpPlan;
 }
 
 // Sized to finish in about 4 minutes (default) and 40 s (quick) on two busy
@@ -43,11 +47,13 @@ const PLANS: Record<'default' | 'quick', Plan> = {
     // Five short rounds rather than three long ones: the closer in time the cells of a round, the less a burst of outside load skews their ratio.
     http: { rounds: 5, warmupS: 0.5, load: { ...CONNECTIONS, durationS: 2 } },
     scale: { counts: [100, 10_000, 100_000, 1_000_000], repeats: 20, load: { ...CONNECTIONS, durationS: 2 } },
+    envoy: { rounds: 5, warmupS: 0.5, load: { ...CONNECTIONS, durationS: 2 } },
   },
   quick: {
     serialize: { rounds: 3, msPerRun: 40, tickets: 100 },
     http: { rounds: 2, warmupS: 0.2, load: { ...CONNECTIONS, durationS: 0.6 } },
     scale: { counts: [100, 100_000], repeats: 5, load: { ...CONNECTIONS, durationS: 0.5 } },
+    envoy: { rounds: 2, warmupS: 0.2, load: { ...CONNECTIONS, durationS: 0.6 } },
   },
 };
 
@@ -127,8 +133,14 @@ async function main(): Promise<number> {
   const serialize: SerializeResults | undefined = await section('serialize', () => runSerialize(plan.serialize, log));
   const http: HttpResults | undefined = await section('http', () => runHttp(plan.http, log));
   const scale: ScaleResults | undefined = await section('scale', () => runScale(plan.scale, log));
+  const envoy: HopResults | undefined = await section('envoy', () => runEnvoyHop(plan.envoy, log));
   const targets = evaluateTargets(http, scale);
-  const failures = [...startFailures, ...(http?.failures ?? []), ...(scale?.failures ?? [])];
+  const failures = [
+    ...startFailures,
+    ...(http?.failures ?? []),
+    ...(scale?.failures ?? []),
+    ...(envoy?.failures ?? []),
+  ];
   const ticksAtEnd = cpuTicks();
   const stolen =
     ticksAtStart && ticksAtEnd && ticksAtEnd.total > ticksAtStart.total
@@ -149,6 +161,7 @@ async function main(): Promise<number> {
     ...(serialize ? [serializeTable(serialize)] : []),
     ...(http ? [httpTable(http)] : []),
     ...(scale ? [scaleTable(scale), whereTable(scale)] : []),
+    ...(envoy ? [envoyHopTable(envoy)] : []),
     targetsTable(targets),
   ];
   process.stdout.write(`\n${tables.map(renderText).join('\n\n')}\n\n`);
@@ -163,6 +176,7 @@ async function main(): Promise<number> {
     serialize,
     http,
     scale,
+    envoy,
     targets,
     failures,
     warnings,

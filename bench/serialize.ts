@@ -4,10 +4,10 @@
 import fastJsonStringify from 'fast-json-stringify';
 import { DEFAULT_SEED } from '../src/config.ts';
 import { generateDataset } from '../src/dataset.ts';
-import { FORMATTERS } from '../src/format.ts';
 import { parseListQuery } from '../src/query.ts';
 import { collectionBody } from '../src/serialize.ts';
 import { Store } from '../src/store.ts';
+import { FORMATTERS } from '../src/versions.ts';
 import { buildPage, type Page, pageSchema, type Row, rowOf } from './baseline-page.ts';
 import type { EveItem } from './client.ts';
 import { median, ratio } from './stats.ts';

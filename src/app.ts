@@ -1,41 +1,26 @@
-// Composes the modules into a Fastify instance that tests build without listening.
+// Composes the modules into a Fastify instance; server.ts makes it listen, and
+// so do the tests, which ask it over HTTP.
 import { createServer, type IncomingMessage, type RequestListener } from 'node:http';
 import type { Socket } from 'node:net';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
-import Fastify, {
-  type FastifyInstance,
-  type FastifyServerOptions,
-  LogController,
-  type onResponseHookHandler,
-} from 'fastify';
+import Fastify, { type FastifyInstance, type FastifyServerOptions, LogController } from 'fastify';
 import type { Config } from './config.ts';
 import { generateDataset } from './dataset.ts';
 import { Draining } from './draining.ts';
-import { METHOD_NOT_ALLOWED_MESSAGE, NOT_FOUND_MESSAGE } from './errors.ts';
-import { createFastPath, type FastPath } from './fastpath.ts';
+import { METHOD_NOT_ALLOWED_MESSAGE, NOT_FOUND_MESSAGE } from './eve-errors.ts';
 import { Faults } from './faults.ts';
-import { FORMATTERS, VERSION_HEADER } from './format.ts';
 import { clientErrorHandler, handleError, notFound, sendError, writeRawError } from './http-errors.ts';
-import { Indexes } from './indexes.ts';
 import { Metrics } from './metrics.ts';
 import { SWAGGER_OPTIONS, SWAGGER_UI_LOGO } from './openapi.ts';
-import {
-  allowedMethods,
-  answerUnrouted,
-  BODY_LIMIT,
-  closeBeforeUnreadBody,
-  closeWhileDraining,
-  limitBody,
-  MAX_URL_LENGTH,
-  nameVersion,
-  refuseAsteriskForm,
-  refuseLongUrl,
-} from './request-steps.ts';
+import { allowedMethods, BODY_LIMIT, MAX_URL_LENGTH, requestSteps } from './request-steps.ts';
 import { opsRoutes } from './routes/ops.ts';
 import { ticketRoutes } from './routes/tickets.ts';
+import { uiRoutes } from './routes/ui.ts';
 import { errorSchema, listedTicketSchema, ticketSchema } from './schemas.ts';
+import { Indexes } from './select/indexes.ts';
 import { Store } from './store.ts';
+import { FORMATTERS, VERSION_HEADER } from './versions.ts';
 
 /** Room for a request line of MAX_URL_LENGTH and ordinary headers; beyond it, 431 (or 414). */
 const MAX_HEADER_BYTES = 32 * 1024;
@@ -44,31 +29,30 @@ const MAX_HEADER_BYTES = 32 * 1024;
  * Timeouts for running behind Envoy. An upstream connection must be closed by
  * the proxy, never by us: if we close an idle keep-alive connection just as
  * Envoy sends a request on it, that request is reset. So our keep-alive
- * timeout outlasts the idle timeout the DestinationRule gives Envoy (60 s).
+ * timeout (KEEP_ALIVE_TIMEOUT_MS, 65 s by default) outlasts the idle timeout
+ * the DestinationRule gives Envoy (60 s).
  * A client that has not sent its headers in 10 s is cut off (slow-loris).
  */
 export const SERVER_TIMEOUTS = {
-  keepAliveTimeout: 65_000,
   headersTimeout: 10_000,
   requestTimeout: 30_000,
   // How often Node enforces the two above; its default (30 s) would let a slow client linger.
   connectionsCheckingInterval: 1_000,
 };
 
-/** @param fastPath - the fast path once the app has one: the server is created before the store exists */
-function httpServer(fastPath: () => FastPath | undefined) {
-  return (handler: RequestListener) => {
-    return createServer(
+/** Node's server with the limits and timeouts above and KEEP_ALIVE_TIMEOUT_MS; Fastify's handler is its only request listener. */
+function httpServer(keepAliveTimeout: number) {
+  return (handler: RequestListener) =>
+    createServer(
       {
         maxHeaderSize: MAX_HEADER_BYTES,
         headersTimeout: SERVER_TIMEOUTS.headersTimeout,
         requestTimeout: SERVER_TIMEOUTS.requestTimeout,
         connectionsCheckingInterval: SERVER_TIMEOUTS.connectionsCheckingInterval,
-        keepAliveTimeout: SERVER_TIMEOUTS.keepAliveTimeout,
+        keepAliveTimeout,
       },
-      (request, response) => fastPath()?.(request, response) || handler(request, response),
+      handler,
     );
-  };
 }
 
 export interface AppOptions {
@@ -93,12 +77,10 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
   const indexes = Indexes.build(data);
   const metrics = new Metrics(version, FORMATTERS[version].name);
   const faults = new Faults({ errorRate: config.faultErrorRate, delayMs: config.faultDelayMs });
-  const debug = config.logLevel === 'debug' || config.logLevel === 'trace';
-  let fastPath: FastPath | undefined;
   const app = Fastify({
-    serverFactory: httpServer(() => fastPath),
+    serverFactory: httpServer(config.keepAliveTimeoutMs),
     logger: loggerOptions(config),
-    // Per-request lines only at debug (below); Fastify's own are at info.
+    // Per-request lines come from the logRequest step, at debug; Fastify's own are at info.
     logController: new LogController({ disableRequestLogging: true }),
     routerOptions: {
       ignoreTrailingSlash: true,
@@ -127,17 +109,10 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
   app.addSchema(listedTicketSchema);
   app.addSchema(errorSchema);
 
-  // The request path, in order. Every request, routed or not, passes these steps before its route.
-  app.addHook('onRequest', nameVersion(version));
-  app.addHook('onRequest', closeWhileDraining(draining));
-  app.addHook('onRequest', refuseLongUrl);
-  app.addHook('onRequest', refuseAsteriskForm);
-  app.addHook('onRequest', closeBeforeUnreadBody);
-  app.addHook('onRequest', answerUnrouted(app));
-  app.addHook('onRequest', limitBody);
-  // Then the route; then, once the answer is sent:
-  app.addHook('onResponse', recordMetrics(metrics));
-  if (debug) app.addHook('onResponse', logRequest);
+  // The request path, in order: every request passes these steps around its route.
+  const steps = requestSteps(app, { version, draining, faults, metrics });
+  for (const step of steps.onRequest) app.addHook('onRequest', step);
+  for (const step of steps.onResponse) app.addHook('onResponse', step);
 
   // The only routes with a body Fastify would parse are OPTIONS, which ignores it; limitBody bounds its size.
   app.removeAllContentTypeParsers();
@@ -150,12 +125,9 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
   await app.register(swagger, SWAGGER_OPTIONS);
   await app.register(swaggerUi, { routePrefix: '/docs', logo: SWAGGER_UI_LOGO });
 
-  const store = new Store(data, { indexes: await indexes });
-  // Faults and per-request logs apply to every request, so they need the full path.
-  if (!faults.enabled && !debug)
-    fastPath = createFastPath({ store, version, draining, metrics, maxUrlLength: MAX_URL_LENGTH });
-  ticketRoutes(app, store, faults);
+  ticketRoutes(app, new Store(data, { indexes: await indexes }));
   opsRoutes(app, { version, ticketCount: data.count, seed: config.seed, draining, metrics });
+  uiRoutes(app, version);
   // Node hands CONNECT to a 'connect' listener, never to a request handler,
   // and drops the connection unanswered when there is none.
   app.server.on('connect', (request: IncomingMessage, socket: Socket) => {
@@ -166,21 +138,3 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
   await app.ready();
   return app;
 }
-
-/** Requests and latency by route, method and status; a route is labelled by its path pattern, 404s share one. */
-function recordMetrics(metrics: Metrics): onResponseHookHandler {
-  return function recordMetrics(request, reply, done) {
-    const route = request.is404 ? 'unmatched' : request.routeOptions.url!.replace(/\([^/]*\)$/, '');
-    metrics.record(route, request.method, reply.statusCode, reply.elapsedTime / 1000);
-    done();
-  };
-}
-
-/** One line per request, at debug level only: at info, a load test would drown the logs. */
-const logRequest: onResponseHookHandler = function logRequest(request, reply, done) {
-  request.log.debug(
-    { method: request.method, url: request.url, statusCode: reply.statusCode, ms: reply.elapsedTime },
-    'request',
-  );
-  done();
-};

@@ -2,7 +2,7 @@
 // module receives a typed Config. One table lists the variables; reading,
 // validation, error messages and the README's configuration table all follow
 // from it.
-import { isVersionName, VERSION_NAMES, type VersionName } from './format.ts';
+import { isVersionName, VERSION_NAMES, type VersionName } from './versions.ts';
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
@@ -16,6 +16,8 @@ export interface Config {
   logLevel: LogLevel;
   shutdownDelayMs: number;
   shutdownTimeoutMs: number;
+  /** How long an idle keep-alive connection stays open; must outlast the proxy's upstream idle timeout. */
+  keepAliveTimeoutMs: number;
   /** Share of Eve-route requests that answer 500, for rollback demos. */
   faultErrorRate: number;
   /** Added to every Eve-route request; a range draws uniformly. Undefined when off. */
@@ -130,6 +132,13 @@ export const VARIABLES: { readonly [K in keyof Config]: Variable<Config[K]> } = 
     default: '20000',
     ...integer(1, 3_600_000),
     meaning: 'hard limit for the whole shutdown; must exceed `SHUTDOWN_DELAY_MS`',
+  },
+  keepAliveTimeoutMs: {
+    name: 'KEEP_ALIVE_TIMEOUT_MS',
+    default: '65000',
+    ...integer(1, 3_600_000),
+    meaning:
+      "an idle keep-alive connection is closed after this; keep it above the mesh's upstream idle timeout (the DestinationRule's 60 s)",
   },
   faultErrorRate: {
     name: 'FAULT_ERROR_RATE',

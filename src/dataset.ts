@@ -57,6 +57,9 @@ function interner(): (s: string) => string {
   };
 }
 
+/** A ticket id: a lowercase UUID. Anything else is no ticket. */
+export const ID_PATTERN = '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$';
+
 const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
 
 export function idAt(data: Dataset, index: number): string {

@@ -3,7 +3,7 @@
 // test replays every request and fails when an answer no longer matches, so
 // a change of seed, faker or format cannot leave the document stale.
 import { DEFAULT_SEED, VARIABLES } from './config.ts';
-import { INTERNAL_ERROR_MESSAGE, METHOD_NOT_ALLOWED_MESSAGE, NOT_FOUND_MESSAGE } from './errors.ts';
+import { INTERNAL_ERROR_MESSAGE, METHOD_NOT_ALLOWED_MESSAGE, NOT_FOUND_MESSAGE } from './eve-errors.ts';
 import { RELEASE } from './release.ts';
 
 export interface Example {

@@ -12,9 +12,9 @@ import {
   longUrlMessage,
   METHOD_NOT_ALLOWED_MESSAGE,
   NOT_FOUND_MESSAGE,
-} from './errors.ts';
-import { VERSION_HEADER } from './format.ts';
+} from './eve-errors.ts';
 import { JSON_CONTENT_TYPE } from './serialize.ts';
+import { VERSION_HEADER } from './versions.ts';
 
 export function sendError(reply: FastifyReply, code: number, message: string): FastifyReply {
   return reply.code(code).header('content-type', JSON_CONTENT_TYPE).send(errorBody(code, message));

@@ -5,10 +5,10 @@ import type { SwaggerOptions } from '@fastify/swagger';
 import type { FastifySchema } from 'fastify';
 import { EXAMPLES, EXAMPLES_NOTE, type Example, FAULT_EXAMPLE } from './examples.ts';
 import { FAULT_HEADER } from './faults.ts';
-import { VERSION_HEADER, VERSION_NAMES } from './format.ts';
 import { RELEASE } from './release.ts';
 import { BODY_LIMIT, MAX_URL_LENGTH } from './request-steps.ts';
 import { HTTP_DATE_PATTERN } from './schemas.ts';
+import { VERSION_HEADER, VERSION_NAMES } from './versions.ts';
 
 /**
  * A response header as a route schema gives it to @fastify/swagger, which
@@ -24,7 +24,7 @@ interface Header {
 
 const REQUIRED = 'x-required';
 
-const header = (description: string, schema: Record<string, unknown>, required = true): Header =>
+export const header = (description: string, schema: Record<string, unknown>, required = true): Header =>
   ({ description, type: 'string', ...schema, ...(required && { [REQUIRED]: true }) }) as Header;
 
 type Headers = Record<string, Header>;
@@ -32,7 +32,7 @@ type Headers = Record<string, Header>;
 export const VERSION: Headers = {
   [VERSION_HEADER]: header('The version that answered', { enum: VERSION_NAMES, example: 'v1' }),
 };
-const ETAG = header('The validator to send back in `If-None-Match`', {
+export const ETAG = header('The validator to send back in `If-None-Match`', {
   pattern: '^"[0-9a-f]{40}"$',
   example: EXAMPLES.collection.headers.etag,
 });

@@ -3,8 +3,9 @@
 // value counts as absent.
 
 import { FIELDS, type Field } from './dataset.ts';
-import { badRequest } from './errors.ts';
-import { parseWhere, pythonString, type Where } from './where.ts';
+import { badRequest } from './eve-errors.ts';
+import { parseWhere, type Where } from './where/parse.ts';
+import { pythonString } from './where/python.ts';
 
 export const DEFAULT_MAX_RESULTS = 25;
 export const MAX_MAX_RESULTS = 50;

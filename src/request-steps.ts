@@ -1,18 +1,58 @@
-// The steps every request takes before its route, each one job, registered in
-// this order by app.ts. A step that answers ends the request there; the others
-// hand it on.
-import type { IncomingMessage } from 'node:http';
-import type { FastifyInstance, FastifyReply, onRequestHookHandler } from 'fastify';
+// The request path: every step a request takes around its route, each one job,
+// in one ordered list (requestSteps) that app.ts registers as it stands. Every
+// request, routed or not, cached or not, passes these steps; nothing answers
+// around them. A step that answers ends the request there; the others hand it on.
+import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
+import type {
+  FastifyInstance,
+  FastifyReply,
+  FastifyRequest,
+  onRequestHookHandler,
+  onResponseHookHandler,
+} from 'fastify';
 import type { Draining } from './draining.ts';
-import { longUrlMessage } from './errors.ts';
-import { hasRequestBody } from './fastpath.ts';
-import { VERSION_HEADER } from './format.ts';
+import { INTERNAL_ERROR_MESSAGE, longUrlMessage } from './eve-errors.ts';
+import { FAULT_HEADER, type Faults } from './faults.ts';
 import { methodNotAllowed, notFound, sendError } from './http-errors.ts';
+import type { Metrics } from './metrics.ts';
+import { VERSION_HEADER } from './versions.ts';
 
 /** Longer request targets get a 414; Node's header limit leaves room for them. */
 export const MAX_URL_LENGTH = 16 * 1024;
 /** Read-only routes need no body: a small one is ignored, a larger one refused unread. */
 export const BODY_LIMIT = 16 * 1024;
+
+export interface StepOptions {
+  version: string;
+  draining: Draining;
+  faults: Faults;
+  metrics: Metrics;
+}
+
+export interface RequestSteps {
+  /** Before the route, in order. */
+  onRequest: onRequestHookHandler[];
+  /** Once the answer is sent, in order. */
+  onResponse: onResponseHookHandler[];
+}
+
+/** The request path, in order. */
+export function requestSteps(app: FastifyInstance, options: StepOptions): RequestSteps {
+  return {
+    onRequest: [
+      nameVersion(options.version),
+      closeWhileDraining(options.draining),
+      refuseLongUrl,
+      refuseAsteriskForm,
+      closeBeforeUnreadBody,
+      answerUnrouted(app),
+      limitBody,
+      injectFaults(options.faults),
+    ],
+    // Then the route; then:
+    onResponse: [recordMetrics(options.metrics), logRequest],
+  };
+}
 
 /** Every answer names the version that gave it, errors included. */
 export function nameVersion(version: string): onRequestHookHandler {
@@ -37,6 +77,11 @@ export const refuseLongUrl: onRequestHookHandler = function refuseLongUrl(reques
   }
   done();
 };
+
+/** Whether a request carries a body, announced by length or sent in chunks. */
+function hasRequestBody(headers: IncomingHttpHeaders): boolean {
+  return Number(headers['content-length'] ?? 0) > 0 || headers['transfer-encoding'] !== undefined;
+}
 
 /**
  * `GET *` reaches the router as `/` and would get the home document. The
@@ -134,3 +179,49 @@ function countChunkedBody(raw: IncomingMessage, reply: FastifyReply, done: () =>
     if (received <= BODY_LIMIT) done();
   });
 }
+
+declare module 'fastify' {
+  /** What a route's `config` tells the steps. */
+  interface FastifyContextConfig {
+    /** FAULT_DELAY_MS and FAULT_ERROR_RATE apply here: the Eve routes, never the probes. */
+    faults?: boolean;
+  }
+}
+
+/** Delays and failures of FAULT_DELAY_MS and FAULT_ERROR_RATE, on the routes that take them. */
+export function injectFaults(faults: Faults): onRequestHookHandler {
+  return function injectFaults(request, reply, done) {
+    if (!faults.enabled || !request.routeOptions.config.faults) {
+      done();
+      return;
+    }
+    const fail = () => {
+      if (faults.fails()) sendError(reply.header(FAULT_HEADER, 'error'), 500, INTERNAL_ERROR_MESSAGE);
+      else done();
+    };
+    const delay = faults.delay();
+    if (delay > 0) setTimeout(fail, delay);
+    else fail();
+  };
+}
+
+/** Requests and latency by route, method and status; a route is labelled by its path pattern, 404s share one. */
+export function recordMetrics(metrics: Metrics): onResponseHookHandler {
+  return function recordMetrics(request, reply, done) {
+    metrics.record(routeLabel(request), request.method, reply.statusCode, reply.elapsedTime / 1000);
+    done();
+  };
+}
+
+/** A route's path pattern without a parameter's own pattern: `/tickets/:_id`. */
+const routeLabel = (request: FastifyRequest) =>
+  request.is404 ? 'unmatched' : request.routeOptions.url!.replace(/\([^/]*\)$/, '');
+
+/** One line per request, at debug level only: at info, a load test would drown the logs. */
+export const logRequest: onResponseHookHandler = function logRequest(request, reply, done) {
+  request.log.debug(
+    { method: request.method, url: request.url, statusCode: reply.statusCode, ms: reply.elapsedTime },
+    'request',
+  );
+  done();
+};

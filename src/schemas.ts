@@ -1,10 +1,9 @@
 // JSON Schemas of the answers and parameters, for the OpenAPI document. They
 // describe the API exactly (a test validates real answers against them); Eve's
 // lenient parameter rules live in query.ts, so no schema here rejects a request.
-import { STATUSES } from './dataset.ts';
-import { FORMATTERS, VERSION_NAMES } from './format.ts';
+import { ID_PATTERN, STATUSES } from './dataset.ts';
 import { DEFAULT_MAX_RESULTS, MAX_MAX_RESULTS } from './query.ts';
-import { ID_PATTERN } from './store.ts';
+import { FORMATTERS, VERSION_NAMES } from './versions.ts';
 
 /** Eve's dates: RFC 1123 with a literal GMT. */
 export const HTTP_DATE_PATTERN =

@@ -13,7 +13,7 @@ import { Client } from '../src/cli/request.ts';
 import { sample } from '../src/cli/sampler.ts';
 import { normalQuantile, percentile, wilson, zFor } from '../src/cli/stats.ts';
 import { Tally } from '../src/cli/tally.ts';
-import { titleCase, upperCase, VERSION_NAMES } from '../src/format.ts';
+import { titleCase, upperCase, VERSION_NAMES } from '../src/versions.ts';
 import { appFor, closeApps } from './helpers/app.ts';
 import { close, listen } from './helpers/http.ts';
 
@@ -104,7 +104,7 @@ t.test('classify: header first, then the casing of customer names', async (t) =>
   for (const version of VERSION_NAMES) {
     const app = await appFor(version);
     for (const page of [1, 2]) {
-      const { body } = await app.inject(`/tickets?max_results=50&page=${page}`);
+      const { body } = await app.request(`/tickets?max_results=50&page=${page}`);
       t.same(classify({}, body), { by: 'casing', version }, `${version} page ${page} by casing`);
     }
   }

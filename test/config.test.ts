@@ -11,6 +11,7 @@ t.test('the defaults of the configuration table', async (t) => {
     logLevel: 'info',
     shutdownDelayMs: 5000,
     shutdownTimeoutMs: 20000,
+    keepAliveTimeoutMs: 65000,
     faultErrorRate: 0,
     faultDelayMs: undefined,
   });
@@ -27,6 +28,7 @@ t.test('every variable is read', async (t) => {
     LOG_LEVEL: 'debug',
     SHUTDOWN_DELAY_MS: '0',
     SHUTDOWN_TIMEOUT_MS: '1',
+    KEEP_ALIVE_TIMEOUT_MS: '3000',
     FAULT_ERROR_RATE: '0.25',
     FAULT_DELAY_MS: '10-200',
   });
@@ -39,6 +41,7 @@ t.test('every variable is read', async (t) => {
     logLevel: 'debug',
     shutdownDelayMs: 0,
     shutdownTimeoutMs: 1,
+    keepAliveTimeoutMs: 3000,
     faultErrorRate: 0.25,
     faultDelayMs: { min: 10, max: 200 },
   });
@@ -67,6 +70,8 @@ t.test('a bad value names the variable, the value and what is accepted', async (
       { SHUTDOWN_DELAY_MS: '5000', SHUTDOWN_TIMEOUT_MS: '5000' },
       /^invalid SHUTDOWN_TIMEOUT_MS="5000": expected an integer greater than SHUTDOWN_DELAY_MS \(5000\)/,
     ],
+    [{ KEEP_ALIVE_TIMEOUT_MS: '0' }, /^invalid KEEP_ALIVE_TIMEOUT_MS="0": expected an integer from 1 to 3600000$/],
+    [{ KEEP_ALIVE_TIMEOUT_MS: '60s' }, /KEEP_ALIVE_TIMEOUT_MS="60s"/],
     [{ HOST: 'a b' }, /HOST="a b"/],
     [{ FAULT_ERROR_RATE: '1.5' }, /^invalid FAULT_ERROR_RATE="1.5": expected a number from 0 to 1$/],
     [{ FAULT_ERROR_RATE: '-0.1' }, /FAULT_ERROR_RATE="-0.1"/],

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import t from 'tap';
 import { DEFAULT_SEED } from '../src/config.ts';
 import { etagAt, findById, generateDataset, idAt, STATUSES, ticketHead } from '../src/dataset.ts';
-import { FORMATTERS } from '../src/format.ts';
+import { FORMATTERS } from '../src/versions.ts';
 
 const v1 = generateDataset(500, 99, FORMATTERS.v1.format);
 

@@ -1,4 +1,4 @@
-// Random paths, methods, headers and bodies through inject, and odd request
+// Random paths, methods, headers and bodies over HTTP, and odd request
 // targets over a socket: never a 5xx, every error in Eve's shape, every answer
 // names its version, nothing internal leaks. Then the named rules for methods
 // and bodies: HEAD answers as GET, every other method is a 405 with Allow, a
@@ -6,17 +6,17 @@
 // route of the real process, over its socket: test/process/hostile-routes.test.ts.)
 import fc from 'fast-check';
 import t from 'tap';
-import { carriesLeakMarker, EVE_ALLOW, fromInject, fromRaw, problems, prototypeGuard } from './helpers/answers.ts';
-import { appFor, closeApps, type Json, listeningApp } from './helpers/app.ts';
+import { carriesLeakMarker, EVE_ALLOW, fromRaw, fromResponse, problems, prototypeGuard } from './helpers/answers.ts';
+import { appFor, closeApps, type Json } from './helpers/app.ts';
 import {
   body,
   expectSound,
   headers,
-  injectable,
   METHODS,
   pathArbitrary,
   queryString,
   SEGMENTS,
+  sendable,
   type Version,
 } from './helpers/hostile-input.ts';
 import { openRaw } from './helpers/process.ts';
@@ -24,12 +24,12 @@ import { openRaw } from './helpers/process.ts';
 const pollution = prototypeGuard();
 t.teardown(closeApps);
 const apps = { v1: await appFor('v1'), v2: await appFor('v2') };
-const IDS: string[] = ((await apps.v1.inject('/tickets?max_results=3')).json() as Json)._items.map(
+const IDS: string[] = ((await apps.v1.request('/tickets?max_results=3')).json() as Json)._items.map(
   (item: Json) => item._id,
 );
 const ID = IDS[0]!;
 const path = pathArbitrary(ID);
-const { port: wirePort } = await listeningApp();
+const wirePort = apps.v1.port;
 
 t.test('random paths, methods, headers and bodies: never a 5xx, errors in Eve shape, no leaks', async (t) => {
   const statuses = new Set<number>();
@@ -44,19 +44,16 @@ t.test('random paths, methods, headers and bodies: never a 5xx, errors in Eve sh
       async (version, method, p, query, hdrs, payload) => {
         const url = query === undefined ? p : `${p}?${query}`;
         fc.pre(
-          injectable(url) &&
+          sendable(url, hdrs) &&
+            // A client opens a tunnel with CONNECT, not a request; test/process/hostile-routes.test.ts sends it raw.
+            method !== 'CONNECT' &&
             !carriesLeakMarker(url) &&
             !carriesLeakMarker(JSON.stringify(hdrs)) &&
             !carriesLeakMarker(payload ?? ''),
         );
-        const response = await apps[version].inject({
-          method: method as 'GET',
-          url,
-          headers: hdrs,
-          ...(payload === undefined ? {} : { payload }),
-        });
+        const response = await apps[version].request({ method, url, headers: hdrs, body: payload });
         statuses.add(response.statusCode);
-        expectSound(fromInject(response), version, method, { version, method, url, headers: hdrs, payload });
+        expectSound(fromResponse(response), version, method, { version, method, url, headers: hdrs, payload });
         // The three Eve routes name exactly their methods.
         if (response.statusCode === 405 && /^\/(?:tickets\/?)?$/.test(url.split('?')[0]!)) {
           if (response.headers.allow !== EVE_ALLOW)
@@ -66,7 +63,7 @@ t.test('random paths, methods, headers and bodies: never a 5xx, errors in Eve sh
     ),
     {
       numRuns: 1500,
-      // Found by a run: inject resolves `%2e%2e` before decoding, so this is /readyz, which is 503 until listening.
+      // Found by a run: a client's URL parser resolves `%2e%2e` before decoding, so this is /readyz.
       examples: [['v1', 'GET', '/%5C/%2e%2e/readyz/', undefined, {}, undefined]],
     },
   );
@@ -120,14 +117,19 @@ t.test('HEAD answers as GET, 304s included', async (t) => {
   // 304 carries no Content-Length, or the one the 200 would carry.
   const urls = ['/tickets?max_results=5&head-test', `/tickets/${IDS[1]}?head-test`];
   for (const url of urls) {
-    const full = await apps.v1.inject({ method: 'GET', url });
+    const full = await apps.v1.request({ method: 'GET', url });
     t.equal(full.statusCode, 200, url);
     const length = String(Buffer.byteLength(full.body));
-    for (const conditional of [{}, { 'if-none-match': '*' }, { 'if-none-match': full.headers.etag as string }]) {
+    const conditionals: Record<string, string>[] = [
+      {},
+      { 'if-none-match': '*' },
+      { 'if-none-match': full.headers.etag as string },
+    ];
+    for (const conditional of conditionals) {
       const label = `${url} ${JSON.stringify(conditional)}`;
       const [get, head] = [
-        await apps.v1.inject({ method: 'GET', url, headers: conditional }),
-        await apps.v1.inject({ method: 'HEAD', url, headers: conditional }),
+        await apps.v1.request({ method: 'GET', url, headers: conditional }),
+        await apps.v1.request({ method: 'HEAD', url, headers: conditional }),
       ];
       t.equal(head.statusCode, get.statusCode, `${label}: same status`);
       const strip = (h: Record<string, unknown>) =>
@@ -146,14 +148,10 @@ t.test('HEAD answers as GET, 304s included', async (t) => {
 t.test('405 on every Eve route names the allowed methods', async (t) => {
   for (const url of ['/', '/tickets', '/tickets/', `/tickets/${ID}`, `/tickets/${ID}/`]) {
     for (const method of ['POST', 'PUT', 'PATCH', 'DELETE', 'PROPFIND', 'TRACE'] as const) {
-      const response = await apps.v2.inject({
-        method: method as 'POST',
-        url,
-        payload: method === 'TRACE' ? undefined : '{}',
-      });
+      const response = await apps.v2.request({ method, url, body: method === 'TRACE' ? undefined : '{}' });
       t.equal(response.statusCode, 405, `${method} ${url}`);
       t.equal(response.headers.allow, EVE_ALLOW, `${method} ${url}: Allow`);
-      t.same(problems(fromInject(response), 'v2', method), [], `${method} ${url}: sound answer`);
+      t.same(problems(fromResponse(response), 'v2', method), [], `${method} ${url}: sound answer`);
     }
   }
 });
@@ -161,10 +159,10 @@ t.test('405 on every Eve route names the allowed methods', async (t) => {
 t.test('request bodies on read-only routes', async (t) => {
   const big = 'x'.repeat(20 * 1024);
   await t.test('a small body on GET is ignored', async (t) => {
-    const response = await apps.v1.inject({
+    const response = await apps.v1.request({
       method: 'GET',
       url: '/tickets',
-      payload: '{"status": "Open"}',
+      body: '{"status": "Open"}',
       headers: { 'content-type': 'application/json' },
     });
     t.equal(response.statusCode, 200);
@@ -174,15 +172,10 @@ t.test('request bodies on read-only routes', async (t) => {
     ['GET', 'application/json'],
     ['OPTIONS', 'text/plain'],
   ] as const) {
-    await t.test(`a 20 KiB body on ${method} /tickets is 413 (inject)`, async (t) => {
-      const response = await apps.v1.inject({
-        method,
-        url: '/tickets',
-        payload: big,
-        headers: { 'content-type': type },
-      });
+    await t.test(`a 20 KiB body on ${method} /tickets is 413`, async (t) => {
+      const response = await apps.v1.request({ method, url: '/tickets', body: big, headers: { 'content-type': type } });
       t.equal(response.statusCode, 413);
-      t.same(problems(fromInject(response), 'v1', method), []);
+      t.same(problems(fromResponse(response), 'v1', method), []);
     });
   }
 });

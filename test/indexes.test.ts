@@ -4,13 +4,14 @@
 import fc from 'fast-check';
 import t from 'tap';
 import { columnOf, type Dataset, FIELDS, generateDataset } from '../src/dataset.ts';
-import { FORMATTERS } from '../src/format.ts';
-import { Indexes, PARALLEL_FROM } from '../src/indexes.ts';
-import { smallest } from '../src/planner.ts';
 import { parseSort, type SortKey } from '../src/query.ts';
+import { Indexes, PARALLEL_FROM } from '../src/select/indexes.ts';
+import { smallest } from '../src/select/pages.ts';
 import { Store } from '../src/store.ts';
 import { compareCodePoints } from '../src/strings.ts';
-import { compileWhere, parseWhere, type Where } from '../src/where.ts';
+import { FORMATTERS } from '../src/versions.ts';
+import { parseWhere, type Where } from '../src/where/parse.ts';
+import { compileWhere } from '../src/where/scan.ts';
 import { filterArbitrary, poolsOf, pythonArbitrary, sortArbitrary } from './helpers/queries.ts';
 
 // Customer names in scrambled case, so that folding them is exercised in sorts too.

@@ -17,7 +17,7 @@ import { PodDisruptionBudget } from 'kubernetes-models/policy/v1/PodDisruptionBu
 import { Service } from 'kubernetes-models/v1/Service';
 import t from 'tap';
 import { parseAllDocuments } from 'yaml';
-import { SERVER_TIMEOUTS } from '../src/app.ts';
+import { loadConfig } from '../src/config.ts';
 import { appFacts, PACKAGE_VERSION } from './helpers/app-facts.ts';
 import { type CheckOptions, checkManifests, connectionHops, type Dataplane } from './helpers/manifest-checks/index.ts';
 import { routeWeights } from './helpers/manifest-checks/routing.ts';
@@ -432,7 +432,7 @@ t.test('the extra steps route as their names say', async (t) => {
 t.test('Envoy closes idle connections before the app does, on every hop of every variant', async (t) => {
   // The app's keep-alive, from src/, against each hop's idle timeout: where
   // the app closes first, Envoy may reuse a connection as it closes.
-  const keepAlive = SERVER_TIMEOUTS.keepAliveTimeout;
+  const keepAlive = loadConfig({}).keepAliveTimeoutMs;
   t.equal(facts.keepAliveTimeoutMs, keepAlive);
   const expectedHops: Record<string, string[]> = {
     // From the gateway and from sidecars to each subset; inside each pod.

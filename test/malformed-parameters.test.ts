@@ -2,14 +2,14 @@
 // one by one, with its exact status and message, on both versions and by HEAD;
 // and deep nesting refused without walking it.
 import t from 'tap';
-import { fromInject, NOT_FOUND, problems, prototypeGuard, URL_LIMIT } from './helpers/answers.ts';
+import { fromResponse, NOT_FOUND, problems, prototypeGuard, URL_LIMIT } from './helpers/answers.ts';
 import { appFor, closeApps, type Json } from './helpers/app.ts';
 import { pct } from './helpers/hostile-input.ts';
 
 const pollution = prototypeGuard();
 t.teardown(closeApps);
 const apps = { v1: await appFor('v1'), v2: await appFor('v2') };
-const ID: string = ((await apps.v1.inject('/tickets?max_results=1')).json() as Json)._items[0]._id;
+const ID: string = ((await apps.v1.request('/tickets?max_results=1')).json() as Json)._items[0]._id;
 
 interface Case {
   url: string;
@@ -134,10 +134,10 @@ const CASES: Record<string, Case> = {
 for (const version of ['v1', 'v2'] as const) {
   t.test(`malformed parameters, one by one (${version})`, async (t) => {
     for (const [name, c] of Object.entries(CASES)) {
-      const response = await apps[version].inject(c.url);
+      const response = await apps[version].request(c.url);
       const label = `${name}: ${c.url.length > 80 ? `${c.url.slice(0, 80)}...` : c.url}`;
       t.equal(response.statusCode, c.status, label);
-      t.same(problems(fromInject(response), version, 'GET'), [], `${name}: sound answer`);
+      t.same(problems(fromResponse(response), version, 'GET'), [], `${name}: sound answer`);
       if (c.message !== undefined) {
         const message = (JSON.parse(response.body) as { _error?: { message?: string } })._error?.message;
         if (c.exact) t.equal(message, c.message, `${name}: message`);
@@ -156,7 +156,7 @@ for (const version of ['v1', 'v2'] as const) {
 
 t.test('HEAD answers malformed parameters with the same status, and no body', async (t) => {
   for (const [name, c] of Object.entries(CASES)) {
-    const response = await apps.v1.inject({ method: 'HEAD', url: c.url });
+    const response = await apps.v1.request({ method: 'HEAD', url: c.url });
     t.equal(response.statusCode, c.status, name);
     t.equal(response.body, '', `${name}: no body`);
   }
@@ -173,14 +173,14 @@ t.test('deep nesting is refused without walking it', async (t) => {
     '1,000-deep objects (within the length limit)': `${'{"a":'.repeat(800)}1${'}'.repeat(800)}`.slice(0, 4096),
   };
   // Once to warm the route: only the refusal is timed.
-  await apps.v1.inject(`/tickets?where=${pct('{')}`);
+  await apps.v1.request(`/tickets?where=${pct('{')}`);
   for (const [name, where] of Object.entries(inputs)) {
     const url = `/tickets?where=${where.replaceAll('"', '%22')}`;
     const started = performance.now();
-    const response = await apps.v1.inject(url);
+    const response = await apps.v1.request(url);
     const ms = performance.now() - started;
     t.equal(response.statusCode, 400, name);
-    t.same(problems(fromInject(response), 'v1', 'GET'), [], `${name}: sound answer`);
+    t.same(problems(fromResponse(response), 'v1', 'GET'), [], `${name}: sound answer`);
     t.match(
       (JSON.parse(response.body) as { _error: { message: string } })._error.message,
       WHERE,

@@ -18,7 +18,7 @@ for (const [version, formatter] of [
     for (let i = 0; i < 3; i++) await get(app, '/tickets');
     await get(app, '/tickets?where=5');
     await get(app, '/nope');
-    await app.inject({ method: 'DELETE', url: '/tickets' });
+    await app.request({ method: 'DELETE', url: '/tickets' });
     const res = await get(app, '/metrics');
     t.equal(res.statusCode, 200);
     t.match(res.headers['content-type'], /^text\/plain; version=0\.0\.4/);

@@ -6,28 +6,23 @@
 import { Validator } from '@seriousme/openapi-schema-validator';
 import { Ajv, type ValidateFunction } from 'ajv';
 import addFormatsPlugin from 'ajv-formats';
-import type { FastifyInstance, HTTPMethods, LightMyRequestResponse } from 'fastify';
 import t from 'tap';
-import { buildApp } from '../src/app.ts';
-import { loadConfig } from '../src/config.ts';
 import { Draining } from '../src/draining.ts';
 import { EXAMPLES, type Example, FAULT_EXAMPLE, METRICS_EXAMPLE } from '../src/examples.ts';
+import { type Answer, appFor, appOfItsOwn, closeApps, type Served } from './helpers/app.ts';
 
 // ajv-formats is CommonJS: its default export arrives as the module object or the plugin itself.
 const addFormats = ((addFormatsPlugin as unknown as { default?: unknown }).default ?? addFormatsPlugin) as unknown as (
   ajv: Ajv,
 ) => Ajv;
 
-const silent = { LOG_LEVEL: 'silent' };
 /** The default data, as the examples are: v1, default seed and count. */
-const app = await buildApp(loadConfig(silent));
-const listening = await buildApp(loadConfig(silent));
-await listening.listen({ port: 0, host: '127.0.0.1' });
+const app = await appFor('v1');
 const draining = new Draining();
-const drainingApp = await buildApp(loadConfig({ ...silent, VERSION: 'v2' }), { draining });
+const drainingApp = await appOfItsOwn('v2', {}, { draining });
 draining.active = true;
-const faulty = await buildApp(loadConfig({ ...silent, FAULT_ERROR_RATE: '1' }));
-t.teardown(() => Promise.all([app, listening, drainingApp, faulty].map((a) => a.close())));
+const faulty = await appFor('v1', { FAULT_ERROR_RATE: '1' });
+t.teardown(closeApps);
 
 type Json = Record<string, unknown>;
 interface HeaderDoc {
@@ -62,7 +57,7 @@ interface Document {
   components: { schemas: Record<string, Json>; responses: Record<string, ResponseDoc> };
 }
 
-const served = await app.inject('/openapi.json');
+const served = await app.request('/openapi.json');
 const doc = served.json() as Document;
 const operations = Object.entries(doc.paths).flatMap(([path, item]) =>
   Object.entries(item).map(([method, operation]) => ({ path, method: method.toUpperCase(), operation })),
@@ -87,7 +82,7 @@ t.test('a valid OpenAPI 3.0 document, by the OpenAPI Initiative schemas', async 
 });
 
 t.test("Swagger UI reads as this service's, in plain words", async (t) => {
-  const origin = `http://127.0.0.1:${(listening.server.address() as { port: number }).port}`;
+  const { origin } = app;
   const initializer = await fetch(`${origin}/docs/static/swagger-initializer.js`);
   t.equal(initializer.status, 200);
   const script = await initializer.text();
@@ -170,7 +165,7 @@ t.test('parameter schemas never reject a request: Eve is lenient', async (t) => 
     ['/tickets/?max_results=7.9', { page: 1, max_results: 7 }],
   ];
   for (const [url, meta] of cases) {
-    const answer = await app.inject(url);
+    const answer = await app.request(url);
     t.equal(answer.statusCode, 200, url);
     t.match(answer.json()._meta, meta, url);
   }
@@ -201,7 +196,7 @@ const validatorOf = (schema: Json) => {
 const essence = (contentType: string) => contentType.split(';')[0]!.trim().toLowerCase();
 
 /** Every way a real answer departs from its documented response. */
-function departures(response: ResponseDoc, answer: LightMyRequestResponse): string[] {
+function departures(response: ResponseDoc, answer: Answer): string[] {
   const found: string[] = [];
   for (const [name, header] of Object.entries(response.headers ?? {})) {
     const value = answer.headers[name.toLowerCase()];
@@ -229,7 +224,7 @@ function departures(response: ResponseDoc, answer: LightMyRequestResponse): stri
 const ID = EXAMPLES.ticket.url.split('/').pop()!;
 
 interface Probe {
-  on?: FastifyInstance;
+  on?: Served;
   url: string;
   headers?: Record<string, string>;
 }
@@ -271,10 +266,14 @@ function probes(path: string, method: string, status: string, etags: Map<string,
     case '/version 200':
     case '/metrics 200':
       return [{ url: path }];
+    case '/ui 200':
+      return [{ url: path }, { url: path, headers: { 'if-none-match': '"stale"' } }];
+    case '/ui 304':
+      return [{ url: path, headers: { 'if-none-match': etags.get(path)! } }];
     case '/readyz 200':
-      return [{ on: listening, url: path }];
+      return [{ url: path }];
     case '/readyz 503':
-      return [{ on: drainingApp, url: path }, { url: path }];
+      return [{ on: drainingApp, url: path }];
     default:
       return [];
   }
@@ -282,16 +281,16 @@ function probes(path: string, method: string, status: string, etags: Map<string,
 
 t.test('every documented route and status, produced and validated against its schema', async (t) => {
   const etags = new Map<string, string>();
-  for (const url of ['/tickets?max_results=2', `/tickets/${ID}`])
-    etags.set(url, (await app.inject(url)).headers.etag as string);
+  for (const url of ['/tickets?max_results=2', `/tickets/${ID}`, '/ui'])
+    etags.set(url, (await app.request(url)).headers.etag as string);
   let validated = 0;
   for (const { path, method, operation } of operations) {
     for (const [status, response] of Object.entries(operation.responses)) {
       const requests = probes(path, method, status, etags);
       t.ok(requests.length > 0, `${method} ${path} ${status}: a request that gives it`);
       for (const probe of requests) {
-        const answer = await (probe.on ?? app).inject({
-          method: method as HTTPMethods,
+        const answer = await (probe.on ?? app).request({
+          method,
           url: probe.url,
           headers: probe.headers ?? {},
         });
@@ -306,7 +305,7 @@ t.test('every documented route and status, produced and validated against its sc
   const notAllowed = doc.components.responses.MethodNotAllowed!;
   for (const path of Object.keys(doc.paths)) {
     for (const method of ['POST', 'PUT', 'PATCH', 'DELETE'] as const) {
-      const answer = await app.inject({ method, url: path.replace('{_id}', ID) });
+      const answer = await app.request({ method, url: path.replace('{_id}', ID) });
       t.equal(answer.statusCode, 405, `${method} ${path}: 405`);
       t.same(departures(notAllowed, answer), [], `${method} ${path}: as documented`);
       validated++;
@@ -316,22 +315,22 @@ t.test('every documented route and status, produced and validated against its sc
 });
 
 t.test("the examples are real answers of the default data, and they are the document's", async (t) => {
-  const checked: [Example, FastifyInstance][] = Object.values(EXAMPLES).map((example) => [
+  const checked: [Example, Served][] = Object.values(EXAMPLES).map((example) => [
     example,
-    example === EXAMPLES.ready ? listening : example === EXAMPLES.draining ? drainingApp : app,
+    example === EXAMPLES.draining ? drainingApp : app,
   ]);
   for (const [example, on] of checked) {
-    const answer = await on.inject({ method: example.method, url: example.url });
+    const answer = await on.request({ method: example.method, url: example.url });
     const label = `${example.method} ${example.url}`;
     t.equal(answer.statusCode, example.status, `${label}: ${example.status}`);
     t.same(answer.json(), example.body, `${label}: the example's body`);
     for (const [name, value] of Object.entries(example.headers ?? {}))
       t.equal(answer.headers[name], value, `${label}: ${name}`);
   }
-  const fault = await faulty.inject('/tickets');
+  const fault = await faulty.request('/tickets');
   t.same([fault.statusCode, fault.json()], [FAULT_EXAMPLE.status, FAULT_EXAMPLE.body], 'the fault example');
   t.ok(
-    (await app.inject('/metrics')).body.includes(METRICS_EXAMPLE),
+    (await app.request('/metrics')).body.includes(METRICS_EXAMPLE),
     'the metrics example is lines of a real /metrics',
   );
 

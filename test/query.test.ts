@@ -1,10 +1,11 @@
 // Parameter parsing and matching on their own, below the HTTP layer.
 import t from 'tap';
 import { generateDataset } from '../src/dataset.ts';
-import { FORMATTERS } from '../src/format.ts';
 import { parseListQuery, parseMaxResults, parsePage, parseSort } from '../src/query.ts';
 import { compareCodePoints } from '../src/strings.ts';
-import { compileWhere, parseWhere } from '../src/where.ts';
+import { FORMATTERS } from '../src/versions.ts';
+import { parseWhere } from '../src/where/parse.ts';
+import { compileWhere } from '../src/where/scan.ts';
 
 t.test('numbers as Python reads them', async (t) => {
   t.equal(parseMaxResults('1_0'), 10);

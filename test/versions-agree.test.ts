@@ -5,7 +5,7 @@ import fc from 'fast-check';
 import t from 'tap';
 import { DEFAULT_SEED } from '../src/config.ts';
 import { generateDataset } from '../src/dataset.ts';
-import { FORMATTERS } from '../src/format.ts';
+import { FORMATTERS } from '../src/versions.ts';
 import { appFor, closeApps, get, type Json, page } from './helpers/app.ts';
 import { poolsOf, queryArbitrary, queryString } from './helpers/queries.ts';
 

@@ -1,7 +1,7 @@
 // Which version answered: the header says so, and when a proxy has stripped
 // it, the casing of the customer names does. Versions come from the service's
 // own formatter table, so a new version needs no change here.
-import { FORMATTERS, type Formatter, VERSION_HEADER } from '../format.ts';
+import { FORMATTERS, type Formatter, VERSION_HEADER } from '../versions.ts';
 
 export const UNKNOWN = 'unknown';
 

@@ -1,6 +1,6 @@
 // `--expect v1=90,v2=10`: the split a VirtualService asks for, checked
 // against what was measured, so a pipeline can gate a rollout step on it.
-import { VERSION_NAMES } from '../format.ts';
+import { VERSION_NAMES } from '../versions.ts';
 import { CliError } from './errors.ts';
 import { confidenceLabel, interval, percent } from './render.ts';
 import type { Summary } from './tally.ts';

@@ -4,7 +4,7 @@
 import http from 'node:http';
 import https from 'node:https';
 import { performance } from 'node:perf_hooks';
-import { VERSION_HEADER } from '../format.ts';
+import { VERSION_HEADER } from '../versions.ts';
 import { type Classification, classify } from './classify.ts';
 import { CliError } from './errors.ts';
 

@@ -1,6 +1,6 @@
 // `ecadraft split <url>`: measure which version answers, and how sure we are.
 
-import { VERSION_HEADER } from '../format.ts';
+import { VERSION_HEADER } from '../versions.ts';
 import { CliError, EXIT } from './errors.ts';
 import { type Check, checkExpect, describeCheck, type Expectation } from './expect.ts';
 import { checkErrors, describeErrors, describeLimit, type ErrorsCheck, type MaxErrors } from './max-errors.ts';

@@ -1,6 +1,6 @@
 // Counts answers per version and turns them into the figures both commands
 // print: share, confidence interval, latency, failures.
-import { VERSION_NAMES } from '../format.ts';
+import { VERSION_NAMES } from '../versions.ts';
 import { UNKNOWN } from './classify.ts';
 import type { Failure, FailureKind, Outcome } from './request.ts';
 import { percentile, wilson } from './stats.ts';
@@ -115,5 +115,23 @@ export class Tally {
       classifiedBy: { ...this.#by },
       errors,
     };
+  }
+}
+
+/** Outcomes of the last `ms` milliseconds: the live view of `split --watch` and of the /ui page. */
+export class SlidingWindow {
+  readonly #entries: { at: number; outcome: Outcome }[] = [];
+  constructor(readonly ms: number) {}
+
+  add(outcome: Outcome, at = performance.now()): void {
+    this.#entries.push({ at, outcome });
+  }
+
+  summary(confidence: number, now = performance.now()): Summary {
+    const first = this.#entries.findIndex((entry) => entry.at > now - this.ms);
+    this.#entries.splice(0, first < 0 ? this.#entries.length : first);
+    const tally = new Tally();
+    for (const entry of this.#entries) tally.add(entry.outcome);
+    return tally.summary(confidence);
   }
 }

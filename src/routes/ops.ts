@@ -3,11 +3,11 @@
 import type { FastifyInstance } from 'fastify';
 import type { Draining } from '../draining.ts';
 import { EXAMPLES, METRICS_EXAMPLE } from '../examples.ts';
-import { FORMATTERS, type VersionName } from '../format.ts';
 import { METRICS_CONTENT_TYPE, type Metrics } from '../metrics.ts';
 import { json, VERSION } from '../openapi.ts';
 import { RELEASE } from '../release.ts';
 import { healthSchema, notReadySchema, versionSchema } from '../schemas.ts';
+import { FORMATTERS, type VersionName } from '../versions.ts';
 
 export interface OpsInfo {
   version: VersionName;

@@ -1,11 +1,10 @@
 // The Eve API: home, the tickets collection and one ticket. The handlers only
-// translate between HTTP and the store; fastpath.ts serves repeats of the same answers.
-import type { FastifyInstance, FastifyReply, FastifyRequest, onRequestAsyncHookHandler } from 'fastify';
+// translate between HTTP and the store, which caches the answers.
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { isNotModified } from '../conditional.ts';
-import { INTERNAL_ERROR_MESSAGE } from '../errors.ts';
+import { ID_PATTERN } from '../dataset.ts';
 import { EXAMPLES } from '../examples.ts';
-import { FAULT_HEADER, type Faults } from '../faults.ts';
-import { notFound, sendError } from '../http-errors.ts';
+import { notFound } from '../http-errors.ts';
 import {
   bodiless,
   eveError,
@@ -16,19 +15,18 @@ import {
   optionsResponse,
   PAGE_VALIDATORS,
 } from '../openapi.ts';
+import { type Representation, validatorHeaders } from '../representation.ts';
 import { collectionSchema, homeSchema, itemParamsSchema, itemQuerySchema, listQuerySchema } from '../schemas.ts';
 import { HOME_BODY, JSON_CONTENT_TYPE } from '../serialize.ts';
-import {
-  COLLECTION_PATH,
-  ID_PATTERN,
-  ITEM_PATH,
-  type Representation,
-  type Store,
-  splitTarget,
-  validatorHeaders,
-} from '../store.ts';
+import type { Store } from '../store.ts';
 
 export const EVE_ALLOW = 'GET, HEAD, OPTIONS';
+
+/** A request target's raw query string, without the `?`: the store reads it with Eve's rules. */
+function queryStringOf(url: string): string {
+  const q = url.indexOf('?');
+  return q < 0 ? '' : url.slice(q + 1);
+}
 
 function send(request: FastifyRequest, reply: FastifyReply, rep: Representation): FastifyReply {
   for (const [name, value] of validatorHeaders(rep)) reply.header(name, value);
@@ -41,34 +39,23 @@ function options(_request: FastifyRequest, reply: FastifyReply): FastifyReply {
   return reply.header('allow', EVE_ALLOW).send();
 }
 
-/** Delays and failures of FAULT_DELAY_MS and FAULT_ERROR_RATE, on the Eve routes only. */
-function faultHook(faults: Faults): onRequestAsyncHookHandler {
-  return async (_request, reply) => {
-    const delay = faults.delay();
-    if (delay > 0) await new Promise((resolve) => setTimeout(resolve, delay));
-    if (faults.fails()) {
-      sendError(reply.header(FAULT_HEADER, 'error'), 500, INTERNAL_ERROR_MESSAGE);
-      return reply;
-    }
-    return undefined;
-  };
-}
-
 type Handler = (request: FastifyRequest, reply: FastifyReply) => FastifyReply;
 
 const NOT_MODIFIED = 'No body; the same validators as the 200.';
 
-export function ticketRoutes(app: FastifyInstance, store: Store, faults: Faults): void {
+/** Faults apply to every method of the Eve routes. */
+const config = { faults: true };
+
+export function ticketRoutes(app: FastifyInstance, store: Store): void {
   const home = Buffer.from(HOME_BODY);
-  const hooks = faults.enabled ? { onRequest: faultHook(faults) } : {};
   /** GET, then HEAD and OPTIONS of the same path, each its own documented operation. */
   const eveRoute = (url: string, name: string, schema: ReturnType<typeof eveOperation>, handler: Handler) => {
     // HEAD shares GET's handler rather than Fastify's generated HEAD route,
     // which would add a Content-Length to a 304 that GET's 304 lacks.
-    app.route({ method: 'GET', url, schema, exposeHeadRoute: false, ...hooks, handler });
+    app.route({ method: 'GET', url, schema, exposeHeadRoute: false, config, handler });
     // @fastify/swagger documents a HEAD route when asked, as GET's operationId + `-head`.
     const swagger = { exposeHeadRoute: true };
-    app.route({ method: 'HEAD', url, schema: headSchema(schema), config: { swagger }, ...hooks, handler });
+    app.route({ method: 'HEAD', url, schema: headSchema(schema), config: { ...config, swagger }, handler });
     // Swagger UI shows the path beside it: a summary that repeated it would read "The methods / serves".
     const summary = 'Allowed methods, in the Allow header';
     app.options(
@@ -81,7 +68,7 @@ export function ticketRoutes(app: FastifyInstance, store: Store, faults: Faults)
           ...('params' in schema && { params: schema.params }),
           response: optionsResponse(EVE_ALLOW),
         },
-        ...hooks,
+        config,
       },
       options,
     );
@@ -100,7 +87,7 @@ export function ticketRoutes(app: FastifyInstance, store: Store, faults: Faults)
   );
 
   eveRoute(
-    COLLECTION_PATH,
+    '/tickets',
     'Tickets',
     eveOperation({
       operationId: 'listTickets',
@@ -121,11 +108,11 @@ export function ticketRoutes(app: FastifyInstance, store: Store, faults: Faults)
         500: FAULT,
       },
     }),
-    (request, reply) => send(request, reply, store.collection(splitTarget(request.url).queryString)),
+    (request, reply) => send(request, reply, store.collection(queryStringOf(request.url))),
   );
 
   eveRoute(
-    `${ITEM_PATH}(${ID_PATTERN})`,
+    `/tickets/:_id(${ID_PATTERN})`,
     'Ticket',
     eveOperation({
       operationId: 'getTicket',
@@ -150,7 +137,7 @@ export function ticketRoutes(app: FastifyInstance, store: Store, faults: Faults)
     }),
     (request, reply) => {
       const { _id } = request.params as { _id: string };
-      const rep = store.item(_id, splitTarget(request.url).queryString);
+      const rep = store.item(_id, queryStringOf(request.url));
       return rep ? send(request, reply, rep) : notFound(reply);
     },
   );

@@ -110,7 +110,10 @@ export function eveErrorProblem(status: number, body: string): string | undefine
   return undefined;
 }
 
-export function fromInject(response: LightMyRequestResponse): Answer {
+/** An answer from inject or from a listening app's `request`. */
+export function fromResponse(
+  response: Pick<LightMyRequestResponse, 'statusCode' | 'body'> & Pick<Answer, 'headers'>,
+): Answer {
   return { status: response.statusCode, headers: response.headers, body: response.body };
 }
 

@@ -3,9 +3,9 @@
 // an env, which paths it serves, and the metrics it exposes.
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import type { FastifyInstance } from 'fastify';
-import { buildApp, SERVER_TIMEOUTS } from '../../src/app.ts';
+import { buildApp } from '../../src/app.ts';
 import { loadConfig } from '../../src/config.ts';
+import { type Served, serve } from './app.ts';
 import type { AppFacts } from './manifest-checks/index.ts';
 import { ROOT, type Teardown } from './process.ts';
 
@@ -18,23 +18,20 @@ export const PACKAGE_VERSION = (
  * /readyz answers 503 until the server listens. Closed in `t`'s teardown.
  */
 export function appFacts(t: Teardown): AppFacts {
-  let app: FastifyInstance | undefined;
+  let app: Served | undefined;
   const served = new Map<string, boolean>();
   t.teardown(async () => {
     await app?.close();
   });
   return {
     packageVersion: PACKAGE_VERSION,
-    keepAliveTimeoutMs: SERVER_TIMEOUTS.keepAliveTimeout,
+    keepAliveTimeoutMs: loadConfig({}).keepAliveTimeoutMs,
     config: (env) => loadConfig(env),
     async serves(urlPath) {
       const known = served.get(urlPath);
       if (known !== undefined) return known;
-      if (!app) {
-        app = await buildApp(loadConfig({ LOG_LEVEL: 'silent' }));
-        await app.listen({ port: 0, host: '127.0.0.1' });
-      }
-      const res = await app.inject({ method: 'GET', url: urlPath });
+      app ??= await serve(await buildApp(loadConfig({ LOG_LEVEL: 'silent' })));
+      const res = await app.request(urlPath);
       served.set(urlPath, res.statusCode === 200);
       return res.statusCode === 200;
     },
@@ -47,19 +44,21 @@ export function appFacts(t: Teardown): AppFacts {
  * query about that version could select.
  */
 export async function servedMetrics(version: string): Promise<string> {
-  const app = await buildApp(loadConfig({ LOG_LEVEL: 'silent', VERSION: version, FAULT_ERROR_RATE: '0.5', SEED: '7' }));
+  const app = await serve(
+    await buildApp(loadConfig({ LOG_LEVEL: 'silent', VERSION: version, FAULT_ERROR_RATE: '0.5', SEED: '7' })),
+  );
   try {
     let id: string | undefined;
     // Half the answers are faults; one page that is not names a ticket.
     while (id === undefined) {
-      const res = await app.inject({ method: 'GET', url: '/tickets' });
+      const res = await app.request('/tickets');
       if (res.statusCode === 200)
         id = (JSON.parse(res.body) as { _items: Array<{ _id: string }> })._items[0]?._id ?? '';
     }
     for (let i = 0; i < 20; i++) {
-      for (const url of ['/', '/tickets', `/tickets/${id}`, '/nothing-here']) await app.inject({ method: 'GET', url });
+      for (const url of ['/', '/tickets', `/tickets/${id}`, '/nothing-here']) await app.request(url);
     }
-    return (await app.inject({ method: 'GET', url: '/metrics' })).body;
+    return (await app.request('/metrics')).body;
   } finally {
     await app.close();
   }

@@ -8,7 +8,7 @@ import { type Route, routeWeights, startWeightedProxy, type WeightedProxy } from
 import { buildApp } from '../../src/app.ts';
 import type { VersionRow } from '../../src/cli/tally.ts';
 import { loadConfig } from '../../src/config.ts';
-import { VERSION_NAMES } from '../../src/format.ts';
+import { VERSION_NAMES } from '../../src/versions.ts';
 import { spawnNode, type Teardown } from './process.ts';
 
 /** The proxies' seed: the counts per version depend only on it and the number of requests. */

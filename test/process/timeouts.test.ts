@@ -11,7 +11,8 @@ import { loadConfig } from '../../src/config.ts';
 import { eveErrorProblem } from '../helpers/answers.ts';
 import { openRaw, type RawConnection, request, sleep, startServer } from '../helpers/process.ts';
 
-const { keepAliveTimeout, headersTimeout, connectionsCheckingInterval } = SERVER_TIMEOUTS;
+const { headersTimeout, connectionsCheckingInterval } = SERVER_TIMEOUTS;
+const keepAliveTimeout = loadConfig({}).keepAliveTimeoutMs;
 const GET = (path: string) => `GET ${path} HTTP/1.1\r\nHost: x\r\n\r\n`;
 
 t.test('the listening server runs with SERVER_TIMEOUTS', async (t) => {
@@ -19,7 +20,7 @@ t.test('the listening server runs with SERVER_TIMEOUTS', async (t) => {
   t.teardown(() => app.close());
   await app.listen({ port: 0, host: '127.0.0.1' });
   t.ok((app.server.address() as AddressInfo).port > 0, 'listening');
-  t.equal(app.server.keepAliveTimeout, keepAliveTimeout, 'keepAliveTimeout');
+  t.equal(app.server.keepAliveTimeout, keepAliveTimeout, 'keepAliveTimeout, KEEP_ALIVE_TIMEOUT_MS by default');
   t.equal(app.server.headersTimeout, headersTimeout, 'headersTimeout');
   t.equal(app.server.requestTimeout, SERVER_TIMEOUTS.requestTimeout, 'requestTimeout');
   // Node enforces a headers timeout only if it is shorter than the request timeout.
@@ -109,6 +110,20 @@ t.test('the real process: idle keep-alive, slow headers, and the others served m
   const again = await pooled.readResponse();
   t.equal(again.status, 200, 'and a request on it succeeds');
   t.equal(pooled.error, undefined, 'no reset');
+});
+
+t.test('KEEP_ALIVE_TIMEOUT_MS sets the keep-alive the process advertises and keeps', async (t) => {
+  const server = await startServer(t, { KEEP_ALIVE_TIMEOUT_MS: '2000' });
+  const pooled = openRaw(t, server.port);
+  await pooled.connected;
+  pooled.write(GET('/tickets?max_results=1'));
+  const answer = await pooled.readResponse();
+  t.equal(answer.headers['keep-alive'], 'timeout=2', 'advertised in whole seconds');
+  const idleFrom = performance.now();
+  await pooled.waitClosed(10_000);
+  const idleMs = performance.now() - idleFrom;
+  t.ok(idleMs >= 1900, `the idle connection is closed after the timeout (${Math.round(idleMs)} ms), not before`);
+  t.ok(pooled.peerEnded, 'with a FIN');
 });
 
 t.test('1,000 idle connections do not stop others from being served', async (t) => {

@@ -1,5 +1,5 @@
 import t from 'tap';
-import { FORMATTERS, isVersionName, titleCase, upperCase, VERSION_NAMES } from '../src/format.ts';
+import { FORMATTERS, isVersionName, titleCase, upperCase, VERSION_NAMES } from '../src/versions.ts';
 
 t.test('v1: each word capitalised, the rest lower case', async (t) => {
   const cases: [string, string][] = [

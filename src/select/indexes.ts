@@ -5,10 +5,10 @@
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import { type Coded, type Column, columnOf, type Dataset } from './dataset.ts';
+import { type Coded, type Column, columnOf, type Dataset } from '../dataset.ts';
+import { compareCodePoints } from '../strings.ts';
+import type { Comparison } from '../where/conditions.ts';
 import { type Ordered, orderedByKey, ranksOf, sortByKey } from './orders.ts';
-import { compareCodePoints } from './strings.ts';
-import type { Comparison } from './where.ts';
 
 /** Each ticket's value as its place among the list's values (equal values, equal places). */
 function codedKeys({ codes, values }: Coded): Uint32Array {

@@ -1,4 +1,6 @@
-// Eve's error shape, shared by every route, the framework hooks and the client-error path.
+// Eve's errors, without a web framework: their messages, the HttpError the hot
+// path throws on a bad parameter, and the body every error answer carries.
+// http-errors.ts sends them, from a route, a request step or the HTTP parser.
 
 export const NOT_FOUND_MESSAGE =
   'The requested URL was not found on the server. If you entered the URL manually please check your spelling and try again.';
