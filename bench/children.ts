@@ -13,10 +13,10 @@ import {
   SERVER_SCRIPT,
   StartError,
   whenReady,
-} from './processes.ts';
+} from '../test/helpers/node-processes.ts';
 import { REFERENCE_READY } from './servers/reference.ts';
 
-export { assertFreshBuild, ROOT, StartError } from './processes.ts';
+export { assertFreshBuild, ROOT, StartError } from '../test/helpers/node-processes.ts';
 
 /** Kills every child on SIGINT/SIGTERM before exiting with the signal's code (processes.ts does it on exit). */
 export function cleanUpOnExit(): void {

@@ -2,7 +2,7 @@
 // servers, copying the real server's answer for the ceiling, timing cold
 // requests), on the one HTTP client in http-client.ts.
 import type http from 'node:http';
-import { type RequestOptions, request } from './http-client.ts';
+import { type RequestOptions, request } from '../test/helpers/http-client.ts';
 
 /** A 200 answer's body as JSON; anything else throws with the status and the start of the body. */
 export async function getJson<T>(url: string, options: RequestOptions = {}): Promise<T> {

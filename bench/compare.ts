@@ -8,10 +8,10 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
+import { request } from '../test/helpers/http-client.ts';
 import { assertFreshBuild, type Child, cleanUpOnExit, StartError, startEcadraft, startReference } from './children.ts';
 import { allTickets } from './client.ts';
 import { alternateCells, type Cell, cellName, describeFailure, pairedRatio } from './http.ts';
-import { request } from './http-client.ts';
 import { CONNECTIONS, failed } from './load.ts';
 import { SCENARIOS, type Scenario, type TargetInfo } from './scenarios.ts';
 import { median } from './stats.ts';

@@ -15,10 +15,17 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
-import { Envoy, findEnvoy } from './envoy.ts';
-import { ISTIO_RELEASE, readVirtualService } from './envoy-config.ts';
-import { assertFreshBuild, NodeProcess, ROOT, SERVER_SCRIPT, StartError, whenReady } from './processes.ts';
-import { type Backend, routeWeights, startWeightedProxy } from './weighted-proxy.ts';
+import { ISTIO_RELEASE, readVirtualService } from '../test/helpers/envoy-config.ts';
+import { Envoy, findEnvoy } from '../test/helpers/envoy-process.ts';
+import {
+  assertFreshBuild,
+  NodeProcess,
+  ROOT,
+  SERVER_SCRIPT,
+  StartError,
+  whenReady,
+} from '../test/helpers/node-processes.ts';
+import { type Backend, routeWeights, startWeightedProxy } from '../test/helpers/weighted-proxy.ts';
 
 const USAGE = `Usage: npm run demo [-- --port <port>] [--step <step>]
 

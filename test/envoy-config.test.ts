@@ -15,7 +15,7 @@ import {
   readDestinationRule,
   readVirtualService,
   routeConfiguration,
-} from '../bench/envoy-config.ts';
+} from './helpers/envoy-config.ts';
 import { ROOT } from './helpers/process.ts';
 
 // biome-ignore lint/suspicious/noExplicitAny: Envoy's JSON, read field by field as Envoy reads it.

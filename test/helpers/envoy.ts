@@ -3,7 +3,7 @@
 // ecadraft processes, two pods per version unless a test asks otherwise, each
 // torn down with its test.
 import path from 'node:path';
-import { Envoy, type EnvoyOptions, findEnvoy, type Pod } from '../../bench/envoy.ts';
+import { Envoy, type EnvoyOptions, findEnvoy, type Pod } from './envoy-process.ts';
 import { type Env, ROOT, type RunningServer, request, startServer, type Teardown } from './process.ts';
 import { needTools } from './tools.ts';
 

