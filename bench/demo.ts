@@ -1,7 +1,7 @@
 // `npm run demo`: the canary walkthrough without a cluster. v1 and v2 run as
 // real processes (node dist/server.js) on loopback, behind the ingress
 // gateway's stand-in: a real Envoy configured from the repository's routing
-// files as Istio configures its gateway (envoy.ts), when Envoy is installed;
+// files as Istio configures its gateway (test/helpers/envoy-process.ts), when Envoy is installed;
 // otherwise a local weighted proxy that takes only the weights of the
 // VirtualService files. Typing a step moves the traffic, as
 // `kubectl apply -f kubernetes/ecadraft-virtual-service-<step>.yaml` would, so

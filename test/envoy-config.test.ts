@@ -1,4 +1,4 @@
-// The Envoy configuration bench/envoy-config.ts makes from the repository's
+// The Envoy configuration test/helpers/envoy-config.ts makes from the repository's
 // routing files, read as Envoy reads it: the values of the DestinationRule and
 // the VirtualServices land in the fields Istio's pilot puts them in, and what
 // the translation does not cover is refused, not dropped. (Whether Envoy

@@ -10,7 +10,7 @@
 // else in them is refused rather than dropped.
 //
 // Endpoints are not here: each subset's cluster reads them from a file Envoy
-// watches (file-based EDS, see envoy.ts), as Istio streams them over EDS.
+// watches (file-based EDS, see envoy-process.ts), as Istio streams them over EDS.
 //
 // Print the configuration for a step:
 //   node --import tsx test/helpers/envoy-config.ts kubernetes/ecadraft-virtual-service-50-50.yaml
@@ -193,7 +193,7 @@ export function clusters(rule: DestinationRule, options: ClusterOptions): Json[]
       eds_cluster_config: {
         service_name: name,
         eds_config: {
-          // Envoy reloads the file when one is moved into its directory: see envoy.ts's atomic rewrite.
+          // Envoy reloads the file when one is moved into its directory: see envoy-process.ts's atomic rewrite.
           path_config_source: { path: edsFile, watched_directory: { path: path.dirname(edsFile) } },
           resource_api_version: 'V3',
         },

@@ -1,4 +1,4 @@
-// HTTP in tests, on top of the one client in bench/http-client.ts: the body as
+// HTTP in tests, on top of the one client in http-client.ts: the body as
 // bytes for tests where exact bytes matter, and throwaway servers on loopback.
 import type { IncomingHttpHeaders, Server } from 'node:http';
 import type { AddressInfo } from 'node:net';

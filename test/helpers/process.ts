@@ -1,5 +1,5 @@
 // Real processes in tests: the service as `npm start` starts it (the child
-// processes themselves are bench/processes.ts, shared with the benchmarks and
+// processes themselves are node-processes.ts, shared with the benchmarks and
 // the demo), each stopped in its test's teardown, plus the raw-socket client
 // the process tests need for what an HTTP client library will not send.
 import net from 'node:net';

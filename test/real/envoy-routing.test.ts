@@ -1,5 +1,5 @@
 // The walkthrough's routing files through a real Envoy, configured from them
-// as Istio configures its ingress gateway (bench/envoy-config.ts), in front of
+// as Istio configures its ingress gateway (test/helpers/envoy-config.ts), in front of
 // real ecadraft processes, two pods per version: the canary gate
 // (`ecadraft split --expect`) at every step, the header canary and the mirror.
 import { readFileSync, writeFileSync } from 'node:fs';
