@@ -8,14 +8,14 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
+import { request } from '../test/helpers/http-client.ts';
 import { assertFreshBuild, type Child, cleanUpOnExit, StartError, startEcadraft, startReference } from './children.ts';
 import { allTickets } from './client.ts';
 import { alternateCells, type Cell, cellName, describeFailure, pairedRatio } from './http.ts';
-import { request } from './http-client.ts';
 import { CONNECTIONS, failed } from './load.ts';
-import { renderText, type Table } from './report.ts';
 import { SCENARIOS, type Scenario, type TargetInfo } from './scenarios.ts';
 import { median } from './stats.ts';
+import { renderText, type Table } from './tables.ts';
 
 const NAMES = ['this', 'against', 'ceiling'] as const;
 type Name = (typeof NAMES)[number];

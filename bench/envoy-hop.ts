@@ -3,12 +3,13 @@
 // routing files at step v1, as the ingress gateway would be), in alternating
 // cells of the same run, so their ratio is not skewed by a change in the
 // machine's load. Skipped, with a note, where Envoy is not installed.
+
+import { Envoy, findEnvoy } from '../test/helpers/envoy-process.ts';
+import { request } from '../test/helpers/http-client.ts';
+import { ROOT } from '../test/helpers/node-processes.ts';
 import { type Child, cpuSecondsOf, rssOf, startEcadraft } from './children.ts';
-import { Envoy, findEnvoy } from './envoy.ts';
 import { alternateCells, type Cell, describeFailure, type HttpPlan, pairedRatio } from './http.ts';
-import { request } from './http-client.ts';
 import { failed } from './load.ts';
-import { ROOT } from './processes.ts';
 import { SCENARIOS } from './scenarios.ts';
 import { median } from './stats.ts';
 

@@ -3,9 +3,9 @@
 // between servers so that noise from the (shared, busy) machine spreads over
 // all three instead of landing on whichever ran during a bad second.
 
+import { request } from '../test/helpers/http-client.ts';
 import { type Child, startEcadraft, startReference } from './children.ts';
 import { allTickets } from './client.ts';
-import { request } from './http-client.ts';
 import { type CellResult, failed, type LoadSettings, runLoad } from './load.ts';
 import { SCENARIOS, type Scenario, type ScenarioId, type TargetInfo } from './scenarios.ts';
 import { median, ratio } from './stats.ts';

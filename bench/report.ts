@@ -1,23 +1,14 @@
-// A run's results as tables: aligned text for the terminal, Markdown for the
-// README. Each table's cells are built once and rendered either way.
-import { type Align, milliseconds, table } from '../src/cli/render.ts';
+// The benchmark run's results as tables (serializer, HTTP, scale, `where`,
+// Envoy's hop, targets), each built once and rendered by tables.ts as aligned
+// text for the terminal or Markdown for the README.
+import { milliseconds } from '../src/cli/render.ts';
 import type { HopResults } from './envoy-hop.ts';
 import type { HttpResults } from './http.ts';
 import { type Latency, type ScaleResults, WHERE_KINDS, WHERE_SORT, WHERE_TITLES } from './scale.ts';
 import type { SerializeResults } from './serialize.ts';
+import { cores, integer, mb, type Table, times } from './tables.ts';
 import type { TargetResult } from './targets.ts';
 
-export interface Table {
-  title: string;
-  align: Align[];
-  /** The first row is the header. */
-  rows: string[][];
-}
-
-const integer = (n: number | undefined) => (n === undefined ? '-' : Math.round(n).toLocaleString('en-US'));
-const cores = (n: number | undefined) => (n === undefined ? '-' : n.toFixed(2));
-const times = (n: number | undefined) => (n === undefined ? '-' : `${n.toFixed(2)}x`);
-export const mb = (bytes: number | undefined) => (bytes === undefined ? '-' : `${Math.round(bytes / 1024 / 1024)} MB`);
 const firstAndRepeat = (l: Latency) => `${milliseconds(l.firstMs)} / ${milliseconds(l.repeatMs)}`;
 
 /** GET /tickets directly and through Envoy, and the hop's cost as a ratio. */
@@ -158,20 +149,4 @@ export function targetsTable(targets: TargetResult[]): Table {
       ...targets.map((t) => [t.label, t.wanted, value(t), t.pass === undefined ? '-' : t.pass ? 'pass' : 'MISS']),
     ],
   };
-}
-
-export function renderText({ title, align, rows }: Table): string {
-  return [title, ...table(rows, align).map((line) => `  ${line}`)].join('\n');
-}
-
-export function renderMarkdown({ title, align, rows }: Table): string {
-  const cells = (row: string[]) => `| ${row.map((c) => c.replaceAll('|', '\\|')).join(' | ')} |`;
-  const [header = [], ...body] = rows;
-  return [
-    `**${title}**`,
-    '',
-    cells(header),
-    `|${align.map((a) => (a === 'right' ? ' ---: ' : ' --- ')).join('|')}|`,
-    ...body.map(cells),
-  ].join('\n');
 }

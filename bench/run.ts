@@ -13,19 +13,10 @@ import { assertFreshBuild, cleanUpOnExit, ROOT, StartError } from './children.ts
 import { type HopResults, runEnvoyHop } from './envoy-hop.ts';
 import { type HttpPlan, type HttpResults, runHttp } from './http.ts';
 import { CONNECTIONS } from './load.ts';
-import {
-  envoyHopTable,
-  httpTable,
-  renderMarkdown,
-  renderText,
-  scaleTable,
-  serializeTable,
-  type Table,
-  targetsTable,
-  whereTable,
-} from './report.ts';
+import { envoyHopTable, httpTable, scaleTable, serializeTable, targetsTable, whereTable } from './report.ts';
 import { runScale, type ScalePlan, type ScaleResults } from './scale.ts';
 import { runSerialize, type SerializePlan, type SerializeResults } from './serialize.ts';
+import { renderMarkdown, renderText, type Table } from './tables.ts';
 import { evaluateTargets } from './targets.ts';
 
 const SECTIONS = ['serialize', 'http', 'scale', 'envoy'] as const;

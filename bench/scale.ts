@@ -10,9 +10,9 @@ import { startEcadraft } from './children.ts';
 import { timedGet } from './client.ts';
 import { describeFailure, repeatedWarning } from './http.ts';
 import { failed, type LoadSettings, runLoad } from './load.ts';
-import { mb } from './report.ts';
 import { SCENARIOS, UNCACHEABLE_SHAPES, uncacheableQuery } from './scenarios.ts';
 import { median } from './stats.ts';
+import { mb } from './tables.ts';
 
 export interface ScalePlan {
   counts: number[];

@@ -13,14 +13,14 @@ import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { milliseconds } from '../src/cli/render.ts';
+import { request } from '../test/helpers/http-client.ts';
 import { assertFreshBuild, type Child, cleanUpOnExit, ROOT, rssOf, StartError, startEcadraft } from './children.ts';
 import { allTickets } from './client.ts';
-import { request } from './http-client.ts';
 import { type CellResult, runLoad } from './load.ts';
-import { mb, renderText, type Table } from './report.ts';
 import { uncacheableQuery } from './scenarios.ts';
 import { renderSoakChart, type SoakSample } from './soak-chart.ts';
 import { median } from './stats.ts';
+import { mb, renderText, type Table } from './tables.ts';
 
 const RESULTS_DIR = path.join(ROOT, 'bench', 'results');
 const RSS_GROWTH_LIMIT = 0.1;

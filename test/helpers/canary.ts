@@ -3,13 +3,13 @@
 // whose weights come from the repository's VirtualService files, and the
 // built CLI run as a user runs it.
 import path from 'node:path';
-import { assertFreshBuild, CLI_SCRIPT, type NodeProcess, ROOT } from '../../bench/processes.ts';
-import { type Route, routeWeights, startWeightedProxy, type WeightedProxy } from '../../bench/weighted-proxy.ts';
 import { buildApp } from '../../src/app.ts';
 import type { VersionRow } from '../../src/cli/tally.ts';
 import { loadConfig } from '../../src/config.ts';
 import { VERSION_NAMES } from '../../src/versions.ts';
+import { assertFreshBuild, CLI_SCRIPT, type NodeProcess, ROOT } from './node-processes.ts';
 import { spawnNode, type Teardown } from './process.ts';
+import { type Route, routeWeights, startWeightedProxy, type WeightedProxy } from './weighted-proxy.ts';
 
 /** The proxies' seed: the counts per version depend only on it and the number of requests. */
 const SEED = 20200714;

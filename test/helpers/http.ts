@@ -1,10 +1,10 @@
-// HTTP in tests, on top of the one client in bench/http-client.ts: the body as
+// HTTP in tests, on top of the one client in http-client.ts: the body as
 // bytes for tests where exact bytes matter, and throwaway servers on loopback.
 import type { IncomingHttpHeaders, Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { request } from '../../bench/http-client.ts';
+import { request } from './http-client.ts';
 
-export { type RequestOptions, type Response, request } from '../../bench/http-client.ts';
+export { type RequestOptions, type Response, request } from './http-client.ts';
 
 export interface RawResponse {
   status: number;

@@ -6,10 +6,10 @@
 // own file: four runs of 1000 requests are most of what it costs.)
 import path from 'node:path';
 import t from 'tap';
-import { startWeightedProxy } from '../../bench/weighted-proxy.ts';
 import { cli } from '../helpers/canary.ts';
 import { CLI_SCRIPT, ROOT, startServer } from '../helpers/process.ts';
 import { analysisRun, readRelease, readRollout, releasedRollout, weightAt } from '../helpers/rollouts.ts';
+import { startWeightedProxy } from '../helpers/weighted-proxy.ts';
 
 const { rollout, templates } = readRollout(ROOT);
 

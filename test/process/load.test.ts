@@ -3,10 +3,10 @@
 // repository's VirtualService files: the per-version tally, the timeline and
 // the human output.
 import t from 'tap';
-import { routeWeights } from '../../bench/weighted-proxy.ts';
 import { percent } from '../../src/cli/render.ts';
 import { VERSION_NAMES } from '../../src/versions.ts';
 import { type Canary, cli, countOf, fiftyFifty, type SplitJson, startCanary, vsFile } from '../helpers/canary.ts';
+import { routeWeights } from '../helpers/weighted-proxy.ts';
 
 const canary: Canary = await startCanary(t);
 

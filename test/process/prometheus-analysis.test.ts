@@ -14,12 +14,12 @@
 // - errors: v2 with FAULT_ERROR_RATE=0.2 fails the success rate only;
 // - slow: v2 with FAULT_DELAY_MS above the latency threshold fails the p99 only.
 import t from 'tap';
-import { startWeightedProxy, type WeightedProxy } from '../../bench/weighted-proxy.ts';
 import { evaluateResult, type Phase } from '../helpers/argo-expr.ts';
 import { cli } from '../helpers/canary.ts';
 import { ROOT, type RunningServer, request, sleep, startServer } from '../helpers/process.ts';
 import { findPrometheus, startPrometheus } from '../helpers/prometheus.ts';
 import { analysisRun, readRelease, readRollout, releasedRollout, weightAt } from '../helpers/rollouts.ts';
+import { startWeightedProxy, type WeightedProxy } from '../helpers/weighted-proxy.ts';
 
 const binary = findPrometheus();
 const SKIP = binary

@@ -16,7 +16,6 @@
 //   The wrong weights sit 25 points away, about 10 standard errors at n=400,
 //   where the 99.9% interval (about 3.3 standard errors) still rejects them.
 import t from 'tap';
-import { routeWeights } from '../../bench/weighted-proxy.ts';
 import { VERSION_NAMES } from '../../src/versions.ts';
 import {
   type Canary,
@@ -29,6 +28,7 @@ import {
   vsFile,
   wrong,
 } from '../helpers/canary.ts';
+import { routeWeights } from '../helpers/weighted-proxy.ts';
 
 const canary: Canary = await startCanary(t);
 

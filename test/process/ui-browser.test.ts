@@ -8,8 +8,8 @@ import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import path from 'node:path';
 import type { Page, Request } from 'playwright-core';
 import t from 'tap';
-import { CHROMIUM, chromiumInstalled, launchChromium } from '../../bench/browser.ts';
 import { VERSION_HEADER } from '../../src/versions.ts';
+import { CHROMIUM, chromiumInstalled, launchChromium } from '../helpers/browser.ts';
 import { NodeProcess, ROOT } from '../helpers/process.ts';
 
 const DEMO = path.join(ROOT, 'bench', 'demo.ts');

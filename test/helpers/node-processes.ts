@@ -3,15 +3,17 @@
 // repository root), the CLI as a user runs it, and the benchmark's reference
 // servers. Every child is registered so that the parent's exit takes its
 // children with it, and every wait is bounded, so a hung child fails its
-// caller instead of hanging it.
+// caller instead of hanging it. Tests reach it through process.ts, which
+// stops each child in its test's teardown; the benchmark through
+// bench/children.ts.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { VARIABLES } from '../src/config.ts';
+import { VARIABLES } from '../../src/config.ts';
 import { request } from './http-client.ts';
 
-export const ROOT = fileURLToPath(new URL('..', import.meta.url));
+export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 export const SERVER_SCRIPT = path.join(ROOT, 'dist', 'server.js');
 export const CLI_SCRIPT = path.join(ROOT, 'dist', 'cli', 'ecadraft.js');
 export const HOST = '127.0.0.1';

@@ -10,16 +10,16 @@
 // else in them is refused rather than dropped.
 //
 // Endpoints are not here: each subset's cluster reads them from a file Envoy
-// watches (file-based EDS, see envoy.ts), as Istio streams them over EDS.
+// watches (file-based EDS, see envoy-process.ts), as Istio streams them over EDS.
 //
 // Print the configuration for a step:
-//   node --import tsx bench/envoy-config.ts kubernetes/ecadraft-virtual-service-50-50.yaml
+//   node --import tsx test/helpers/envoy-config.ts kubernetes/ecadraft-virtual-service-50-50.yaml
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseAllDocuments } from 'yaml';
 
-const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
 /** The file that holds the DestinationRule (and the Gateway) of the walkthrough. */
 export const DESTINATION_RULE_FILE = path.join(ROOT, 'kubernetes', 'ecadraft1.yaml');
@@ -193,7 +193,7 @@ export function clusters(rule: DestinationRule, options: ClusterOptions): Json[]
       eds_cluster_config: {
         service_name: name,
         eds_config: {
-          // Envoy reloads the file when one is moved into its directory: see envoy.ts's atomic rewrite.
+          // Envoy reloads the file when one is moved into its directory: see envoy-process.ts's atomic rewrite.
           path_config_source: { path: edsFile, watched_directory: { path: path.dirname(edsFile) } },
           resource_api_version: 'V3',
         },
@@ -433,7 +433,7 @@ export function bootstrap(rule: DestinationRule, options: BootstrapOptions): Jso
 if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
   const file = process.argv[2];
   if (!file) {
-    process.stderr.write('usage: node --import tsx bench/envoy-config.ts <VirtualService file>\n');
+    process.stderr.write('usage: node --import tsx test/helpers/envoy-config.ts <VirtualService file>\n');
     process.exit(2);
   }
   const rule = readDestinationRule();
