@@ -18,7 +18,8 @@ export function kubectlFor(cluster: Cluster): Kubectl {
   const env = { ...process.env, KUBECONFIG: cluster.kubeconfig, PATH: `${cluster.pluginDir}:${process.env.PATH}` };
   const run = (args: string[], options: { input?: string; namespace?: string } = {}): Promise<string> =>
     new Promise((resolve, reject) => {
-      const all = options.namespace === undefined ? args : ['--namespace', options.namespace, ...args];
+      // After the args: kubectl refuses flags before a plugin's name.
+      const all = options.namespace === undefined ? args : [...args, '--namespace', options.namespace];
       const child = execFile(cluster.kubectl, all, { cwd: ROOT, env, maxBuffer: 64 << 20 }, (error, stdout, stderr) => {
         if (error) reject(new Error(`kubectl ${all.join(' ')}: ${stderr.trim() || error.message}`));
         else resolve(stdout);
