@@ -65,13 +65,17 @@ export async function state(kubectl: Kubectl, namespace: string): Promise<State>
 export function record(kubectl: Kubectl, namespace: string): { states: State[]; stop(): Promise<void> } {
   const states: State[] = [];
   let running = true;
+  const poll = async (): Promise<void> => {
+    const s = await state(kubectl, namespace).catch(() => undefined);
+    if (s && JSON.stringify(s) !== JSON.stringify(states.at(-1))) states.push(s);
+  };
   const loop = (async () => {
     while (running) {
-      const s = await state(kubectl, namespace).catch(() => undefined);
-      const last = states.at(-1);
-      if (s && JSON.stringify(s) !== JSON.stringify(last)) states.push(s);
+      await poll();
       await new Promise((r) => setTimeout(r, 500));
     }
+    // The state the caller waited for, even if it came after the last poll.
+    await poll();
   })();
   return {
     states,

@@ -116,8 +116,13 @@ async function aborted(t: Test, kubectl: Kubectl, name: string, env: Record<stri
   const abortSeconds = (Date.now() - started) / 1000;
   if (!t.ok(rollout.status.abort, `the Rollout aborted: ${rollout.status.message}`)) return;
   await waitForRollout(kubectl, namespace, 'Degraded', (s) => s.phase === 'Degraded');
+  // The controller moves the weights back in the reconcile after the abort.
+  await until('both VirtualServices back at 100/0', async () => weightsAre(await state(kubectl, namespace), 0));
   const back = await state(kubectl, namespace);
-  t.ok(weightsAre(back, 0), `all traffic back on stable: ${JSON.stringify(back.weights)}`);
+  t.ok(
+    weightsAre(back, 0),
+    `all traffic back on stable ${((Date.now() - started) / 1000).toFixed(0)} s after the release`,
+  );
   t.equal(back.subsets[0], v1.stableHash, 'subset stable still selects the v1 pods');
   await states.stop();
   t.ok(
