@@ -71,8 +71,8 @@ t.test("the split Job as the controller runs it: a real pod, and the real comman
     return cli(t, [...command.slice(2, -1), `${proxy.url}/tickets`], undefined, 100_000);
   };
   const [right, wrong] = await Promise.all([runAt(10), runAt(50)]);
-  t.equal(right.code, 0, `at 90/10 it passes\n${right.stdout}${right.stderr}`);
+  t.equal(right.code, 0, 'at 90/10 it passes', { stdout: right.stdout, stderr: right.stderr });
   t.match(right.stdout, 'expect v1=90%, v2=10%: ok');
-  t.equal(wrong.code, 1, `at 50/50 it fails\n${wrong.stdout}${wrong.stderr}`);
+  t.equal(wrong.code, 1, 'at 50/50 it fails', { stdout: wrong.stdout, stderr: wrong.stderr });
   t.match(wrong.stdout, 'expect v1=90%, v2=10%: FAILED');
 });
