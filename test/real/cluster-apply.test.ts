@@ -24,6 +24,10 @@ const ARGO_APPLY_OUTPUT = (
 )
   .trim()
   .split('\n');
+/** The clean-up commands of docs/argo-rollouts.md's step 7 that remove the variant from a namespace. */
+const ARGO_CLEANUP = [
+  ...readFileSync(path.join(ROOT, 'docs/argo-rollouts.md'), 'utf8').matchAll(/^kubectl delete -[fk] kubernetes\/.*$/gm),
+].map((m) => m[0]);
 const VERSION: string = JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')).version;
 
 type Step = { apply: string[] } | { label: string } | { ready: string };
@@ -140,6 +144,18 @@ t.test('every variant applies on a real API server and its pods become Ready', a
           const hpas = await kubectl(['get', 'horizontalpodautoscalers', '-o', 'name'], { namespace });
           t.match(pdbs, /poddisruptionbudget\.policy\/ecadraft-v1/, 'the PDBs are accepted');
           t.match(hpas, /horizontalpodautoscaler\.autoscaling\/ecadraft-v1/, 'the HPAs are accepted');
+        }
+        if (variant === 'argo-rollouts' && !serverSide) {
+          // The docs' clean-up, verbatim: it must leave nothing of the variant.
+          for (const line of ARGO_CLEANUP) {
+            await kubectl(line.split(' ').slice(1), { namespace });
+            t.pass(line);
+          }
+          const left = await kubectl(
+            ['get', 'rollouts,analysistemplates,virtualservices,destinationrules,podmonitors,services', '-o', 'name'],
+            { namespace },
+          );
+          t.equal(left.trim(), '', "the docs' clean-up leaves nothing");
         }
       });
     }
