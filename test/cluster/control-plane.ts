@@ -459,29 +459,25 @@ export async function up(log: (line: string) => void = () => {}): Promise<Cluste
   step('kube-apiserver ready');
 
   const kubeconfig = file('kubeconfig');
-  startDaemon('kube-controller-manager', kube('kube-controller-manager'), [
+  // What the controller manager and the scheduler share: the admin's
+  // kubeconfig, their serving port on 127.0.0.1, one instance each.
+  const controller = (port: number): string[] => [
     `--kubeconfig=${kubeconfig}`,
     `--authentication-kubeconfig=${kubeconfig}`,
     `--authorization-kubeconfig=${kubeconfig}`,
     '--bind-address=127.0.0.1',
-    `--secure-port=${PORTS.controllerManager}`,
+    `--secure-port=${port}`,
     `--cert-dir=${file('certs')}`,
     '--leader-elect=false',
+    '--profiling=false',
+  ];
+  startDaemon('kube-controller-manager', kube('kube-controller-manager'), [
+    ...controller(PORTS.controllerManager),
     `--service-account-private-key-file=${file('pki', 'sa.key')}`,
     `--root-ca-file=${file('pki', 'ca.crt')}`,
     '--service-cluster-ip-range=10.96.0.0/16',
-    '--profiling=false',
   ]);
-  startDaemon('kube-scheduler', kube('kube-scheduler'), [
-    `--kubeconfig=${kubeconfig}`,
-    `--authentication-kubeconfig=${kubeconfig}`,
-    `--authorization-kubeconfig=${kubeconfig}`,
-    '--bind-address=127.0.0.1',
-    `--secure-port=${PORTS.scheduler}`,
-    `--cert-dir=${file('certs')}`,
-    '--leader-elect=false',
-    '--profiling=false',
-  ]);
+  startDaemon('kube-scheduler', kube('kube-scheduler'), controller(PORTS.scheduler));
 
   const api = c.api();
   try {

@@ -3,7 +3,8 @@
 // it, fresh namespaces, and waiting for what the API server reports.
 import { execFile } from 'node:child_process';
 import { ROOT } from '../helpers/process.ts';
-import { type Cluster, until } from './control-plane.ts';
+import { needTools } from '../helpers/tools.ts';
+import { type Cluster, until, up } from './control-plane.ts';
 import type { KubeApi, KubeObject } from './kube-api.ts';
 
 export interface Kubectl {
@@ -29,9 +30,33 @@ export function kubectlFor(cluster: Cluster): Kubectl {
   return Object.assign(run, { cluster, api });
 }
 
-/** What a tap test offers for cleanup. */
+/** What a tap test offers for cleanup, skipping and failing. */
 interface Teardown {
   teardown(fn: () => unknown): void;
+  plan(count: number, reason: string): void;
+  fail(message: string): void;
+  end(): void;
+}
+
+/**
+ * The running control plane's kubectl for a suite, started where it is not
+ * running, or undefined after skipping (in CI: failing) the suite for a
+ * missing component. With `prometheus`, Debian's Prometheus is one of them.
+ */
+export async function clusterFor(t: Teardown, options: { prometheus?: boolean } = {}): Promise<Kubectl | undefined> {
+  if (needTools(t, 'kubernetes', 'etcd', 'kwok', 'argo-rollouts', 'crds') === undefined) return undefined;
+  const cluster = await up();
+  if (options.prometheus && cluster.prometheusUrl === undefined) {
+    const message = 'needs Debian prometheus (apt-get install prometheus)';
+    if (process.env.CI) {
+      t.fail(message);
+      t.end();
+    } else t.plan(0, message);
+    return undefined;
+  }
+  const kubectl = kubectlFor(cluster);
+  t.teardown(() => kubectl.api.close());
+  return kubectl;
 }
 
 /** A namespace of its own for a test, deleted in its teardown. */

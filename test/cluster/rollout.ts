@@ -92,23 +92,22 @@ export interface Options {
 }
 
 /**
- * The docs' install into a namespace: `kubectl apply -k kubernetes/argo-rollouts/`,
- * with the Prometheus templates pointed at the local Prometheus (the docs'
- * first way: their `prometheus-address` default), then v1 Healthy.
+ * The docs' install into a namespace: kubernetes/argo-rollouts/ as
+ * `kubectl apply -k` applies it, with the `prometheus-address` default of
+ * both Prometheus templates changed to the local Prometheus (the docs' first
+ * way) before it is applied: the controller judges the Rollout against the
+ * templates as they are, and two defaults that differ even for a moment make
+ * it InvalidSpec. Then v1 Healthy.
  */
 export async function deployV1(kubectl: Kubectl, namespace: string, options: Options = {}): Promise<void> {
   const prometheus = kubectl.cluster.prometheusUrl;
   if (prometheus === undefined) throw new Error('Prometheus is not installed: apt-get install prometheus');
   await kubectl(['label', 'namespace', namespace, 'istio-injection=enabled', '--overwrite']);
-  await kubectl(['apply', '-k', 'kubernetes/argo-rollouts/'], { namespace });
-  for (const template of ['ecadraft-success-rate', 'ecadraft-latency']) {
-    const o = JSON.parse(await kubectl(['get', 'analysistemplate', template, '-o', 'json'], { namespace }));
-    const i = o.spec.args.findIndex((a: KubeObject) => a.name === 'prometheus-address');
-    await kubectl(
-      ['patch', 'analysistemplate', template, '--type', 'json', '-p', patch(`/spec/args/${i}/value`, prometheus)],
-      { namespace },
-    );
-  }
+  const built = await kubectl(['kustomize', 'kubernetes/argo-rollouts/']);
+  const defaults = built.split('value: http://prometheus.istio-system:9090').length - 1;
+  if (defaults !== 2) throw new Error(`expected the address as the default of 2 templates, found ${defaults}`);
+  const local = built.replaceAll('value: http://prometheus.istio-system:9090', `value: ${prometheus}`);
+  await kubectl(['apply', '-f', '-'], { namespace, input: local });
   if (!options.splitGate) {
     const rollout = JSON.parse(await kubectl(['get', 'rollout', 'ecadraft', '-o', 'json'], { namespace }));
     const ops = rollout.spec.strategy.canary.steps.flatMap((s: KubeObject, i: number) => {
@@ -125,8 +124,6 @@ export async function deployV1(kubectl: Kubectl, namespace: string, options: Opt
   }
   await kubectl(['argo', 'rollouts', 'status', 'ecadraft', '--timeout', '300s'], { namespace });
 }
-
-const patch = (at: string, value: unknown): string => JSON.stringify([{ op: 'replace', path: at, value }]);
 
 /** A release patch of releases/ as the docs apply it, with env added to the container's (the fault knobs). */
 export function releasePatch(release: 'v1' | 'v2' | 'v2-errors', extraEnv: Record<string, string> = {}): string {

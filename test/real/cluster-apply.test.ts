@@ -11,8 +11,7 @@ import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:f
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import t from 'tap';
-import { up } from '../cluster/control-plane.ts';
-import { freshNamespace, type Kubectl, kubectlFor } from '../cluster/kubectl.ts';
+import { clusterFor, freshNamespace, type Kubectl } from '../cluster/kubectl.ts';
 import { ROOT } from '../helpers/process.ts';
 import { needTools } from '../helpers/tools.ts';
 
@@ -117,10 +116,8 @@ async function run(kubectl: Kubectl, namespace: string, step: Step, serverSide: 
 }
 
 t.test('every variant applies on a real API server and its pods become Ready', async (t) => {
-  const tools = needTools(t, 'kubernetes', 'etcd', 'kwok', 'argo-rollouts', 'crds');
-  if (tools === undefined) return;
-  const kubectl = kubectlFor(await up());
-  t.teardown(() => kubectl.api.close());
+  const kubectl = await clusterFor(t);
+  if (kubectl === undefined) return;
 
   for (const [variant, steps] of Object.entries(VARIANTS)) {
     for (const serverSide of [false, true]) {

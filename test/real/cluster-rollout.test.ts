@@ -5,8 +5,8 @@
 // Prometheus templates on their own: each must fail a sick canary by itself.
 // Every wait is for an event the API server reports, with generous bounds.
 import t, { type Test } from 'tap';
-import { until, up } from '../cluster/control-plane.ts';
-import { freshNamespace, type Kubectl, kubectlFor } from '../cluster/kubectl.ts';
+import { until } from '../cluster/control-plane.ts';
+import { clusterFor, freshNamespace, type Kubectl } from '../cluster/kubectl.ts';
 import {
   analysisRuns,
   deployV1,
@@ -19,7 +19,6 @@ import {
   waitForRollout,
   weightsAre,
 } from '../cluster/rollout.ts';
-import { needTools } from '../helpers/tools.ts';
 
 const pausedBy = (reason: string) => (s: { pauseConditions?: { reason: string }[] }) =>
   s.pauseConditions?.some((c) => c.reason === reason) === true;
@@ -77,6 +76,11 @@ async function healthy(t: Test, kubectl: Kubectl): Promise<void> {
     'v2 Healthy and stable',
     (s) => s.phase === 'Healthy' && s.stableRS === v2Hash,
   );
+  // The routing follows the status: subset stable onto v2, the weights back to 100/0.
+  await until('subset stable on v2 at 100/0', async () => {
+    const s = await state(kubectl, namespace);
+    return weightsAre(s, 0) && s.subsets[0] === v2Hash;
+  });
   await states.stop();
   const seen = states.states;
   const at10 = findState(seen, (s) => routedAs(s, 10, v1.stableHash as string, v2Hash));
@@ -196,16 +200,8 @@ async function sameVersion(t: Test, kubectl: Kubectl): Promise<void> {
 }
 
 t.test('the Rollout, driven by the real controller, gated by a real Prometheus', async (t) => {
-  const tools = needTools(t, 'kubernetes', 'etcd', 'kwok', 'argo-rollouts', 'crds');
-  if (tools === undefined) return;
-  const cluster = await up();
-  if (cluster.prometheusUrl === undefined) {
-    if (process.env.CI) t.fail('needs Debian prometheus (apt-get install prometheus)');
-    else t.plan(0, 'needs Debian prometheus (apt-get install prometheus)');
-    return;
-  }
-  const kubectl = kubectlFor(cluster);
-  t.teardown(() => kubectl.api.close());
+  const kubectl = await clusterFor(t, { prometheus: true });
+  if (kubectl === undefined) return;
 
   t.test('scenarios, side by side', { jobs: 8 }, async (t) => {
     t.test('a healthy v2 is promoted gate by gate to Healthy', (t) => healthy(t, kubectl));

@@ -8,25 +8,15 @@
 import path from 'node:path';
 import t from 'tap';
 import { startWeightedProxy } from '../../bench/weighted-proxy.ts';
-import { up } from '../cluster/control-plane.ts';
 import type { KubeObject } from '../cluster/kube-api.ts';
-import { freshNamespace, kubectlFor, waitForObject } from '../cluster/kubectl.ts';
+import { clusterFor, freshNamespace, waitForObject } from '../cluster/kubectl.ts';
 import { deployV1, release, waitForRollout } from '../cluster/rollout.ts';
 import { cli } from '../helpers/canary.ts';
 import { CLI_SCRIPT, ROOT, startServer } from '../helpers/process.ts';
-import { needTools } from '../helpers/tools.ts';
 
 t.test("the split Job as the controller runs it: a real pod, and the real command's verdict", async (t) => {
-  const tools = needTools(t, 'kubernetes', 'etcd', 'kwok', 'argo-rollouts', 'crds');
-  if (tools === undefined) return;
-  const cluster = await up();
-  if (cluster.prometheusUrl === undefined) {
-    if (process.env.CI) t.fail('needs Debian prometheus (apt-get install prometheus)');
-    else t.plan(0, 'needs Debian prometheus (apt-get install prometheus)');
-    return;
-  }
-  const kubectl = kubectlFor(cluster);
-  t.teardown(() => kubectl.api.close());
+  const kubectl = await clusterFor(t, { prometheus: true });
+  if (kubectl === undefined) return;
   const namespace = await freshNamespace(t, kubectl, 'rollout-split');
   await deployV1(kubectl, namespace, { splitGate: true });
   await release(kubectl, namespace, 'v2');
