@@ -499,6 +499,11 @@ t.test('the probe paths are checked against the app itself', async (t) => {
 
 t.test("kustomization.yaml points the image at package.json's version", async (t) => {
   t.strictSame(checkKustomization('kubernetes/kustomization.yaml', root, packageVersion).map(formatProblem), []);
+  // The Argo Rollouts variant's: the Rollout and the split Job run the image.
+  t.strictSame(
+    checkKustomization('kubernetes/argo-rollouts/kustomization.yaml', root, packageVersion).map(formatProblem),
+    [],
+  );
 });
 
 // ---------------------------------------------------------------------------

@@ -1,6 +1,6 @@
 // Test helper: what the manifest checks need to know about the service,
 // derived from src/ rather than written down: its release, what it makes of
-// an env, which paths it serves, and the metrics it exposes.
+// an env and which paths it serves.
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { buildApp } from '../../src/app.ts';
@@ -36,30 +36,4 @@ export function appFacts(t: Teardown): AppFacts {
       return res.statusCode === 200;
     },
   };
-}
-
-/**
- * What GET /metrics of this version serves after the API has answered on each
- * of its routes, once successfully and once with a fault: every series a
- * query about that version could select.
- */
-export async function servedMetrics(version: string): Promise<string> {
-  const app = await serve(
-    await buildApp(loadConfig({ LOG_LEVEL: 'silent', VERSION: version, FAULT_ERROR_RATE: '0.5', SEED: '7' })),
-  );
-  try {
-    let id: string | undefined;
-    // Half the answers are faults; one page that is not names a ticket.
-    while (id === undefined) {
-      const res = await app.request('/tickets');
-      if (res.statusCode === 200)
-        id = (JSON.parse(res.body) as { _items: Array<{ _id: string }> })._items[0]?._id ?? '';
-    }
-    for (let i = 0; i < 20; i++) {
-      for (const url of ['/', '/tickets', `/tickets/${id}`, '/nothing-here']) await app.request(url);
-    }
-    return (await app.request('/metrics')).body;
-  } finally {
-    await app.close();
-  }
 }

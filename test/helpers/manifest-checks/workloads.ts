@@ -1,8 +1,8 @@
 // The Deployments and Rollouts: which pods they make, how those pods start,
 // stop, roll out, spread and get scraped, and whether the app in them would
 // run as configured. The app itself answers the questions about the app. How
-// a Rollout moves from one release to the next is the Rollout checks' part
-// (test/helpers/rollouts.ts).
+// a Rollout moves from one release to the next is tested on the real
+// controller (test/real/cluster-rollout.test.ts).
 import { parseAllDocuments } from 'yaml';
 import { objectName } from '../manifests.ts';
 import {
