@@ -189,38 +189,24 @@ async function suite(t: Test, helm: Helm): Promise<void> {
     differences?: Difference[];
   }
 
+  /** A step file of kubernetes/ and the routing value that renders it, with each API. */
+  const routes = (step: string, value: string): Case[] => [
+    { name: `istio ${step}`, kubectl: [...BOTH, vs(step)], releases: [v1(...set(value)), v2()] },
+    {
+      name: `gateway-api ${step}`,
+      kubectl: [...BOTH, ...GATEWAY_API, route(step)],
+      releases: [v1(...set('routing.api=gateway-api', value)), v2()],
+      differences: [noIstioApiInGatewayApi],
+    },
+  ];
+
   const CASES: Case[] = [
-    ...[
-      ['v1', '0'],
-      ['90-10', '10'],
-      ['50-50', '50'],
-      ['v2', '100'],
-    ].flatMap(([step = '', weight = '']): Case[] => [
-      {
-        name: `istio ${step}`,
-        kubectl: [...BOTH, vs(step)],
-        releases: [v1(...set(`routing.canaryWeight=${weight}`)), v2()],
-      },
-      {
-        name: `gateway-api ${step}`,
-        kubectl: [...BOTH, ...GATEWAY_API, route(step)],
-        releases: [v1(...set('routing.api=gateway-api', `routing.canaryWeight=${weight}`)), v2()],
-        differences: [noIstioApiInGatewayApi],
-      },
-    ]),
-    ...['header-canary', 'mirror'].flatMap((strategy): Case[] => [
-      {
-        name: `istio ${strategy}`,
-        kubectl: [...BOTH, vs(strategy)],
-        releases: [v1(...set(`routing.strategy=${strategy}`)), v2()],
-      },
-      {
-        name: `gateway-api ${strategy}`,
-        kubectl: [...BOTH, ...GATEWAY_API, route(strategy)],
-        releases: [v1(...set('routing.api=gateway-api', `routing.strategy=${strategy}`)), v2()],
-        differences: [noIstioApiInGatewayApi],
-      },
-    ]),
+    ...routes('v1', 'routing.canaryWeight=0'),
+    ...routes('90-10', 'routing.canaryWeight=10'),
+    ...routes('50-50', 'routing.canaryWeight=50'),
+    ...routes('v2', 'routing.canaryWeight=100'),
+    ...routes('header-canary', 'routing.strategy=header-canary'),
+    ...routes('mirror', 'routing.strategy=mirror'),
     ...['istio-api', 'gateway-api'].map(
       (variant): Case => ({
         name: `${variant} hardened`,
