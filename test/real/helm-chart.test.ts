@@ -19,6 +19,7 @@ import {
   type Helm,
   helmIn,
   helmScenarios,
+  helmTable,
   objectKey,
   parseRendered,
   type Release,
@@ -498,25 +499,4 @@ interface DeploymentBody {
       };
     };
   };
-}
-
-/** The rows of docs/istio.md's table `| step | kubectl | Helm |`: the files each step applies, and its helm command. */
-function helmTable(markdown: string): Array<{ step: string; kubectl: string[]; helm: string }> {
-  const lines = markdown.split('\n');
-  const header = lines.findIndex((l) => /^\|\s*step\s*\|\s*kubectl\s*\|\s*Helm\s*\|/.test(l));
-  if (header < 0) throw new Error('no table | step | kubectl | Helm |');
-  const rows = [];
-  for (const line of lines.slice(header + 2)) {
-    if (!line.startsWith('|')) break;
-    const [step = '', kubectl = '', helm = ''] = line
-      .split('|')
-      .slice(1, -1)
-      .map((cell) => cell.trim());
-    rows.push({
-      step,
-      kubectl: [...kubectl.matchAll(/-f (\S+?)(?=[`\s])/g)].map((m) => m[1] ?? ''),
-      helm: helm.replaceAll('`', ''),
-    });
-  }
-  return rows;
 }
