@@ -23,6 +23,7 @@ import {
   CHART,
   HELM_LABELS,
   helmIn,
+  helmScenarios,
   helmTable,
   objectKey,
   parseRendered,
@@ -157,4 +158,24 @@ t.test("docs/istio.md's Helm steps on the local control plane", async (t) => {
     const left = await kubectl.api.get(`/apis/apps/v1/namespaces/${namespace}/deployments`);
     t.strictSame(left?.items ?? [], [], 'no Deployment left');
   });
+});
+
+t.test("every helm command of the chart's README is accepted by the API server", async (t) => {
+  const tools = needTools(t, 'helm', 'kubernetes', 'etcd', 'kwok', 'argo-rollouts', 'crds');
+  if (!tools) return;
+  const cluster = await up();
+  const kubectl = kubectlFor(cluster);
+  t.teardown(() => kubectl.api.close());
+  const helm = helmIn(t, tools.helm);
+  const scenarios = helmScenarios(readFileSync(path.join(ROOT, CHART, 'README.md'), 'utf8'));
+  for (const [n, scenario] of scenarios.entries()) {
+    const namespace = await freshNamespace(t, kubectl, `helm-readme-${n}`);
+    for (const command of scenario) {
+      const [, verb = '', ...rest] = command.split(/\s+/);
+      // Without --wait: what is asked here is the API server's validation, the
+      // CRDs' schemas and rules included (a node pool's pods have no node here).
+      const run = helm(verb, ...rest, '--kubeconfig', cluster.kubeconfig, '--namespace', namespace);
+      t.equal(run.status, 0, `${command}\n${run.stderr}`);
+    }
+  }
 });
