@@ -112,7 +112,7 @@ argo_rollouts() { # DIR VERSION
   mkdir -p "$dir/bin"
   for pkg in rollouts-controller kubectl-argo-rollouts; do
     go build -trimpath -o "$dir/bin/$pkg" -ldflags "-s -w \
-      -X github.com/argoproj/argo-rollouts/utils/version.version=v$v" \
+      -X github.com/argoproj/argo-rollouts/utils/version.version=$v" \
       "github.com/argoproj/argo-rollouts/cmd/$pkg"
   done
   rm -rf "$dir/wrap"

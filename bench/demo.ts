@@ -153,6 +153,7 @@ process.stdout.write(
     `  v1       ${servers.get('v1')!.url}  (node dist/server.js, VERSION=v1)`,
     `  v2       ${servers.get('v2')!.url}  (node dist/server.js, VERSION=v2)`,
     `  gateway  ${proxy.url}  routes ${describe(first)}`,
+    `  page     ${proxy.url}/ui  (the split in a browser)`,
     '',
     'In another terminal:',
     `  export GATEWAY_URL=${gateway}`,

@@ -56,8 +56,10 @@ export function assertFreshBuild(): void {
   if (!existsSync(SERVER_SCRIPT)) throw new StartError(`${SERVER_SCRIPT} is missing: run \`npm run build\` first`);
   const src = path.join(ROOT, 'src');
   const stale = readdirSync(src, { recursive: true, encoding: 'utf8' }).filter((file) => {
-    if (!file.endsWith('.ts')) return false;
-    const built = path.join(ROOT, 'dist', file.replace(/\.ts$/, '.js'));
+    // The /ui page's browser code (src/ui/) is bundled into one script and one style sheet.
+    const ui = file.startsWith(`ui${path.sep}`);
+    if (!file.endsWith('.ts') && !(ui && file.endsWith('.css'))) return false;
+    const built = path.join(ROOT, 'dist', ui ? path.join('ui', 'app.js') : file.replace(/\.ts$/, '.js'));
     return !existsSync(built) || statSync(built).mtimeMs < statSync(path.join(src, file)).mtimeMs;
   });
   if (stale.length > 0)

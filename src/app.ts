@@ -33,6 +33,7 @@ import {
 } from './request-steps.ts';
 import { opsRoutes } from './routes/ops.ts';
 import { ticketRoutes } from './routes/tickets.ts';
+import { uiRoutes } from './routes/ui.ts';
 import { errorSchema, listedTicketSchema, ticketSchema } from './schemas.ts';
 import { Store } from './store.ts';
 
@@ -154,6 +155,7 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
     fastPath = createFastPath({ store, version, draining, metrics, maxUrlLength: MAX_URL_LENGTH });
   ticketRoutes(app, store, faults);
   opsRoutes(app, { version, ticketCount: data.count, seed: config.seed, draining, metrics });
+  uiRoutes(app, version);
   // Node hands CONNECT to a 'connect' listener, never to a request handler,
   // and drops the connection unanswered when there is none.
   app.server.on('connect', (request: IncomingMessage, socket: Socket) => {

@@ -24,7 +24,7 @@ interface Header {
 
 const REQUIRED = 'x-required';
 
-const header = (description: string, schema: Record<string, unknown>, required = true): Header =>
+export const header = (description: string, schema: Record<string, unknown>, required = true): Header =>
   ({ description, type: 'string', ...schema, ...(required && { [REQUIRED]: true }) }) as Header;
 
 type Headers = Record<string, Header>;
@@ -32,7 +32,7 @@ type Headers = Record<string, Header>;
 export const VERSION: Headers = {
   [VERSION_HEADER]: header('The version that answered', { enum: VERSION_NAMES, example: 'v1' }),
 };
-const ETAG = header('The validator to send back in `If-None-Match`', {
+export const ETAG = header('The validator to send back in `If-None-Match`', {
   pattern: '^"[0-9a-f]{40}"$',
   example: EXAMPLES.collection.headers.etag,
 });

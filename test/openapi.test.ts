@@ -239,6 +239,10 @@ function probes(path: string, method: string, status: string, etags: Map<string,
     case '/version 200':
     case '/metrics 200':
       return [{ url: path }];
+    case '/ui 200':
+      return [{ url: path }, { url: path, headers: { 'if-none-match': '"stale"' } }];
+    case '/ui 304':
+      return [{ url: path, headers: { 'if-none-match': etags.get(path)! } }];
     case '/readyz 200':
       return [{ on: listening, url: path }];
     case '/readyz 503':
@@ -250,7 +254,7 @@ function probes(path: string, method: string, status: string, etags: Map<string,
 
 t.test('every documented route and status, produced and validated against its schema', async (t) => {
   const etags = new Map<string, string>();
-  for (const url of ['/tickets?max_results=2', `/tickets/${ID}`])
+  for (const url of ['/tickets?max_results=2', `/tickets/${ID}`, '/ui'])
     etags.set(url, (await app.inject(url)).headers.etag as string);
   let validated = 0;
   for (const { path, method, operation } of operations) {

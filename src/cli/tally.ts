@@ -117,3 +117,21 @@ export class Tally {
     };
   }
 }
+
+/** Outcomes of the last `ms` milliseconds: the live view of `split --watch` and of the /ui page. */
+export class SlidingWindow {
+  readonly #entries: { at: number; outcome: Outcome }[] = [];
+  constructor(readonly ms: number) {}
+
+  add(outcome: Outcome, at = performance.now()): void {
+    this.#entries.push({ at, outcome });
+  }
+
+  summary(confidence: number, now = performance.now()): Summary {
+    const first = this.#entries.findIndex((entry) => entry.at > now - this.ms);
+    this.#entries.splice(0, first < 0 ? this.#entries.length : first);
+    const tally = new Tally();
+    for (const entry of this.#entries) tally.add(entry.outcome);
+    return tally.summary(confidence);
+  }
+}

@@ -4,31 +4,13 @@
 import { performance } from 'node:perf_hooks';
 import { onStopSignal } from './errors.ts';
 import { bar, interval, percent, table } from './render.ts';
-import { Client, type Outcome } from './request.ts';
+import { Client } from './request.ts';
 import { sample } from './sampler.ts';
 import { assertMeasured, report, type SplitOptions } from './split.ts';
-import { type Summary, Tally } from './tally.ts';
+import { SlidingWindow, type Summary, Tally } from './tally.ts';
 
 /** Fast enough for a tight interval over a 10 s window, light enough to leave running against a shared mesh. */
 export const DEFAULT_WATCH_RATE = 50;
-
-/** Outcomes of the last `ms` milliseconds. */
-class SlidingWindow {
-  readonly #entries: { at: number; outcome: Outcome }[] = [];
-  constructor(readonly ms: number) {}
-
-  add(outcome: Outcome, at = performance.now()): void {
-    this.#entries.push({ at, outcome });
-  }
-
-  summary(confidence: number, now = performance.now()): Summary {
-    const first = this.#entries.findIndex((entry) => entry.at > now - this.ms);
-    this.#entries.splice(0, first < 0 ? this.#entries.length : first);
-    const tally = new Tally();
-    for (const entry of this.#entries) tally.add(entry.outcome);
-    return tally.summary(confidence);
-  }
-}
 
 /** Redraws in place on a terminal; appends plain lines anywhere else (a CI log, a pipe). */
 class LiveView {

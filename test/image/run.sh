@@ -374,6 +374,7 @@ for f in test tests bench src kubernetes .ci .git tsconfig.json tsconfig.build.j
   [ -e "$app/$f" ] && bad "$WORKDIR/$f must not be in the image"
 done
 check "dist/server.js is there" test -f "$app/dist/server.js"
+check "dist/ui/app.js is there (the /ui page's bundle, built in the build stage)" test -f "$app/dist/ui/app.js"
 ts_src=$(find "$app" -path "$app/node_modules" -prune -o -type f \( -name '*.ts' -o -name '*.mts' -o -name '*.cts' -o -name '*.tsx' \) \
   ! -name '*.d.ts' ! -name '*.d.mts' ! -name '*.d.cts' -print | sed "s|^$mnt||")
 check "no TypeScript sources outside node_modules${ts_src:+: $ts_src}" test -z "$ts_src"
@@ -524,6 +525,8 @@ run_once() { # run_once VERSION N
   check "$ver#$n: /tickets $H_CODE, x-ecadraft-version: $H_VERSION, customers: $verdict" \
     test "$H_CODE" = 200 -a "$H_VERSION" = "$ver" -a "${verdict%% *}" = ok
   [ "$n" = 1 ] && printf '%s' "$H_BODY" >"$LOGS/tickets-$ver.json"
+  http "$base/ui/app.js"
+  check "$ver#$n: /ui/app.js $H_CODE, x-ecadraft-version: $H_VERSION" test "$H_CODE" = 200 -a "$H_VERSION" = "$ver"
 
   # SIGTERM to node: readiness fails while draining, then it exits 0
   local t_term drained=no
