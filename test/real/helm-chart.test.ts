@@ -5,9 +5,11 @@
 // kubernetes/ for the same choices, compared as parsed objects, every
 // intended difference named with its reason; the schema's refusals; the test
 // hook and the notes; `helm package`; the values table of the chart's README.
+import { execFile } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { promisify } from 'node:util';
 import t, { type Test } from 'tap';
 import { parse as parseYaml } from 'yaml';
 import { VARIABLES } from '../../src/config.ts';
@@ -28,7 +30,7 @@ import {
 } from '../helpers/helm.ts';
 import { checkManifests, type Dataplane } from '../helpers/manifest-checks/index.ts';
 import { loadManifests, type Manifest, type Problem, validateSchema } from '../helpers/manifests.ts';
-import { ROOT } from '../helpers/process.ts';
+import { ROOT, startServer } from '../helpers/process.ts';
 import { needTools } from '../helpers/tools.ts';
 
 t.test('the chart, with the real Helm', async (t) => {
@@ -404,7 +406,18 @@ async function suite(t: Test, helm: Helm): Promise<void> {
       };
       t.strictSame(
         pod?.spec.containers[0]?.command,
-        ['node', 'dist/cli/ecadraft.js', 'split', '--requests', '200', '--expect', expect, 'http://ecadraft/tickets'],
+        [
+          'node',
+          'dist/cli/ecadraft.js',
+          'split',
+          '--requests',
+          '200',
+          '--expect',
+          expect,
+          '--confidence',
+          '0.999',
+          'http://ecadraft/tickets',
+        ],
         flags.join(' ') || 'defaults',
       );
       t.match(pod, {
@@ -417,6 +430,25 @@ async function suite(t: Test, helm: Helm): Promise<void> {
       [],
       'only the routing release, which knows the weights, has a test',
     );
+  });
+
+  t.test("the test hook's command, run against v1 alone, passes at v1=100 and fails at 50/50", async (t) => {
+    // What the pod would run, against a v1 process in place of the mesh's Service ecadraft.
+    const server = await startServer(t, { VERSION: 'v1' });
+    const hook = async (...flags: string[]) => {
+      const pod = render([v1(...flags)], []).find((m) => m.kind === 'Pod')?.body as {
+        spec: { containers: Array<{ command: string[] }> };
+      };
+      const [node, script = '', ...args] = pod.spec.containers[0]?.command ?? [];
+      t.equal(node, 'node');
+      const url = args.pop()?.replace('http://ecadraft', server.url);
+      return promisify(execFile)(process.execPath, [path.join(ROOT, script), ...args, url ?? ''], { cwd: ROOT }).then(
+        () => 0,
+        (error: { code?: number }) => error.code,
+      );
+    };
+    t.equal(await hook(), 0, 'v1=100: v1 answers everything');
+    t.equal(await hook(...set('routing.canaryWeight=50')), 1, 'v1=50,v2=50: v2 never answers');
   });
 
   t.test('the notes say how to reach the service and run ecadraft split', async (t) => {
