@@ -13,7 +13,7 @@
 import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { VARIABLES } from '../../src/config.ts';
 import { POD_ADDRESS_ANNOTATION, up } from '../cluster/control-plane.ts';
 import type { KubeObject } from '../cluster/kube-api.ts';
@@ -50,14 +50,21 @@ const split = (args: string[]): Promise<{ code: number; out: string }> =>
     );
   });
 
-t.test("docs/istio.md's Helm steps on the local control plane", async (t) => {
+/** The control plane, up (or as it runs already), its kubectl, and Helm; undefined where the tools are missing. */
+async function controlPlane(t: Test) {
   const tools = needTools(t, 'helm', 'kubernetes', 'etcd', 'kwok', 'argo-rollouts', 'crds');
-  if (!tools) return;
+  if (!tools) return undefined;
   const cluster = await up();
   const kubectl = kubectlFor(cluster);
   t.teardown(() => kubectl.api.close());
+  return { cluster, kubectl, helm: helmIn(t, tools.helm) };
+}
+
+t.test("docs/istio.md's Helm steps on the local control plane", async (t) => {
+  const on = await controlPlane(t);
+  if (!on) return;
+  const { cluster, kubectl, helm } = on;
   const namespace = await freshNamespace(t, kubectl, 'helm-walkthrough');
-  const helm = helmIn(t, tools.helm);
   const onCluster = (command: string) => {
     const [, verb = '', ...rest] = command.split(/\s+/);
     // --wait: until the Deployments' pods are Ready, as a reader would wait with kubectl rollout status.
@@ -161,12 +168,9 @@ t.test("docs/istio.md's Helm steps on the local control plane", async (t) => {
 });
 
 t.test("every helm command of the chart's README is accepted by the API server", async (t) => {
-  const tools = needTools(t, 'helm', 'kubernetes', 'etcd', 'kwok', 'argo-rollouts', 'crds');
-  if (!tools) return;
-  const cluster = await up();
-  const kubectl = kubectlFor(cluster);
-  t.teardown(() => kubectl.api.close());
-  const helm = helmIn(t, tools.helm);
+  const on = await controlPlane(t);
+  if (!on) return;
+  const { cluster, kubectl, helm } = on;
   const scenarios = helmScenarios(readFileSync(path.join(ROOT, CHART, 'README.md'), 'utf8'));
   for (const [n, scenario] of scenarios.entries()) {
     const namespace = await freshNamespace(t, kubectl, `helm-readme-${n}`);
