@@ -21,6 +21,7 @@ import { PodMonitor } from '@kubernetes-models/prometheus-operator/monitoring.co
 import { Deployment } from 'kubernetes-models/apps/v1/Deployment';
 import { HorizontalPodAutoscaler } from 'kubernetes-models/autoscaling/v2/HorizontalPodAutoscaler';
 import { PodDisruptionBudget } from 'kubernetes-models/policy/v1/PodDisruptionBudget';
+import { Pod } from 'kubernetes-models/v1/Pod';
 import { Service } from 'kubernetes-models/v1/Service';
 import { ServiceAccount } from 'kubernetes-models/v1/ServiceAccount';
 import { parseAllDocuments } from 'yaml';
@@ -68,7 +69,7 @@ export function listManifestFiles(dir: string, root: string): string[] {
 
 export const firstLine = (message: string): string => (message.split('\n')[0] ?? '').replace(/:$/, '');
 
-interface LoadResult {
+export interface LoadResult {
   manifests: Manifest[];
   problems: Problem[];
 }
@@ -78,47 +79,50 @@ interface LoadResult {
  * so that `yes`/`on` become booleans here exactly as they would there.
  */
 export function loadManifests(files: readonly string[], root: string): LoadResult {
-  const manifests: Manifest[] = [];
-  const problems: Problem[] = [];
-  for (const file of files) {
-    const text = readFileSync(path.resolve(root, file), 'utf8');
-    const docs = parseAllDocuments(text, { version: '1.1', uniqueKeys: true, prettyErrors: true });
-    let index = 0;
-    for (const doc of docs) {
-      const where = `document ${index + 1}`;
-      if (doc.errors.length > 0) {
-        for (const e of doc.errors) problems.push({ file, object: where, message: `YAML: ${firstLine(e.message)}` });
-        index++;
-        continue;
-      }
-      const body: unknown = doc.toJS();
-      // An empty document (a trailing `---`) is skipped by kubectl too.
-      if (body === null || body === undefined) continue;
-      if (typeof body !== 'object' || Array.isArray(body)) {
-        problems.push({ file, object: where, message: 'a manifest must be a mapping' });
-        index++;
-        continue;
-      }
-      const b = body as Record<string, unknown>;
-      const meta = b.metadata as Record<string, unknown> | undefined;
-      const apiVersion = typeof b.apiVersion === 'string' ? b.apiVersion : '';
-      const kind = typeof b.kind === 'string' ? b.kind : '';
-      const name = typeof meta?.name === 'string' ? meta.name : '';
-      const missing = [!apiVersion && 'apiVersion', !kind && 'kind', !name && 'metadata.name'].filter(Boolean);
-      if (missing.length > 0) {
-        problems.push({
-          file,
-          object: kind && name ? `${kind}/${name}` : where,
-          message: `missing ${missing.join(', ')}`,
-        });
-        index++;
-        continue;
-      }
-      manifests.push({ file, index, apiVersion, kind, name, body: b, valid: false });
+  const result: LoadResult = { manifests: [], problems: [] };
+  for (const file of files) parseManifests(file, readFileSync(path.resolve(root, file), 'utf8'), result);
+  return result;
+}
+
+/** The documents of one file's text (or of a renderer's output for `file`), added to `into`. */
+export function parseManifests(file: string, text: string, into: LoadResult): LoadResult {
+  const { manifests, problems } = into;
+  const docs = parseAllDocuments(text, { version: '1.1', uniqueKeys: true, prettyErrors: true });
+  let index = 0;
+  for (const doc of docs) {
+    const where = `document ${index + 1}`;
+    if (doc.errors.length > 0) {
+      for (const e of doc.errors) problems.push({ file, object: where, message: `YAML: ${firstLine(e.message)}` });
       index++;
+      continue;
     }
+    const body: unknown = doc.toJS();
+    // An empty document (a trailing `---`) is skipped by kubectl too.
+    if (body === null || body === undefined) continue;
+    if (typeof body !== 'object' || Array.isArray(body)) {
+      problems.push({ file, object: where, message: 'a manifest must be a mapping' });
+      index++;
+      continue;
+    }
+    const b = body as Record<string, unknown>;
+    const meta = b.metadata as Record<string, unknown> | undefined;
+    const apiVersion = typeof b.apiVersion === 'string' ? b.apiVersion : '';
+    const kind = typeof b.kind === 'string' ? b.kind : '';
+    const name = typeof meta?.name === 'string' ? meta.name : '';
+    const missing = [!apiVersion && 'apiVersion', !kind && 'kind', !name && 'metadata.name'].filter(Boolean);
+    if (missing.length > 0) {
+      problems.push({
+        file,
+        object: kind && name ? `${kind}/${name}` : where,
+        message: `missing ${missing.join(', ')}`,
+      });
+      index++;
+      continue;
+    }
+    manifests.push({ file, index, apiVersion, kind, name, body: b, valid: false });
+    index++;
   }
-  return { manifests, problems };
+  return into;
 }
 
 // ---------------------------------------------------------------------------
@@ -147,6 +151,8 @@ const MODELS: ReadonlyMap<string, ModelClass> = new Map<string, ModelClass>([
   ['gateway.networking.k8s.io/v1 Gateway', K8sGateway],
   ['gateway.networking.k8s.io/v1 HTTPRoute', HTTPRoute],
   ['v1 ServiceAccount', ServiceAccount],
+  // The chart's `helm test` pod.
+  ['v1 Pod', Pod],
   ['argoproj.io/v1alpha1 Rollout', Rollout],
   ['argoproj.io/v1alpha1 AnalysisTemplate', AnalysisTemplate],
   ['monitoring.coreos.com/v1 PodMonitor', PodMonitor],
