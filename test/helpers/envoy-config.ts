@@ -50,10 +50,10 @@ interface TrafficPolicy {
   outlierDetection?: OutlierDetection;
 }
 
-interface DestinationRule {
+export interface DestinationRule {
   host: string;
   trafficPolicy?: TrafficPolicy;
-  subsets: { name: string; trafficPolicy?: TrafficPolicy }[];
+  subsets: { name: string; labels?: Record<string, string>; trafficPolicy?: TrafficPolicy }[];
 }
 
 interface Destination {
@@ -61,7 +61,7 @@ interface Destination {
   subset?: string;
 }
 
-interface HttpRule {
+export interface HttpRule {
   name?: string;
   match?: { headers?: Record<string, { exact?: string; prefix?: string }> }[];
   route: { destination: Destination; weight?: number }[];
@@ -99,10 +99,20 @@ export function readDestinationRule(file = DESTINATION_RULE_FILE): DestinationRu
     'DestinationRule',
     manifests(file).filter((m) => m.kind === 'DestinationRule'),
   );
-  const spec = doc.spec as unknown as DestinationRule;
-  refuseUnknown(file, 'the DestinationRule', spec, ['host', 'trafficPolicy', 'subsets']);
+  return checkDestinationRule(file, doc.spec as unknown as DestinationRule);
+}
+
+/**
+ * A DestinationRule's spec (from a file, or as an API server holds it),
+ * refused where it has what this translation does not cover. Subset labels
+ * choose endpoints, not configuration: they are left to whoever fills the
+ * endpoint files.
+ */
+export function checkDestinationRule(where: string, spec: DestinationRule): DestinationRule {
+  refuseUnknown(where, 'the DestinationRule', spec, ['host', 'trafficPolicy', 'subsets']);
+  for (const subset of spec.subsets) refuseUnknown(where, 'a subset', subset, ['name', 'labels', 'trafficPolicy']);
   for (const policy of [spec.trafficPolicy, ...spec.subsets.map((s) => s.trafficPolicy)]) {
-    if (policy) refuseUnknown(file, 'a trafficPolicy', policy, ['connectionPool', 'outlierDetection']);
+    if (policy) refuseUnknown(where, 'a trafficPolicy', policy, ['connectionPool', 'outlierDetection']);
   }
   return spec;
 }
@@ -114,11 +124,15 @@ export function readVirtualService(file: string): HttpRule[] {
     'VirtualService named ecadraft',
     manifests(file).filter((m) => m.kind === 'VirtualService' && m.metadata?.name === 'ecadraft'),
   );
-  const rules = ((doc.spec as { http?: HttpRule[] }).http ?? []) as HttpRule[];
-  if (rules.length === 0) throw new Error(`${file}: the VirtualService has no http rules`);
+  return checkHttpRules(file, ((doc.spec as { http?: HttpRule[] }).http ?? []) as HttpRule[]);
+}
+
+/** A VirtualService's http rules (from a file, or as an API server holds them), refused where this translation does not cover them. */
+export function checkHttpRules(where: string, rules: HttpRule[]): HttpRule[] {
+  if (rules.length === 0) throw new Error(`${where}: the VirtualService has no http rules`);
   for (const rule of rules) {
-    refuseUnknown(file, 'an http rule', rule, ['name', 'match', 'route', 'mirror', 'mirrorPercentage']);
-    for (const match of rule.match ?? []) refuseUnknown(file, 'a match', match, ['headers']);
+    refuseUnknown(where, 'an http rule', rule, ['name', 'match', 'route', 'mirror', 'mirrorPercentage']);
+    for (const match of rule.match ?? []) refuseUnknown(where, 'a match', match, ['headers']);
   }
   return rules;
 }

@@ -13,7 +13,9 @@ import {
   bootstrap,
   clusterLoadAssignment,
   clusterName,
+  type DestinationRule,
   discoveryResponse,
+  type HttpRule,
   readDestinationRule,
   readVirtualService,
   routeConfiguration,
@@ -56,8 +58,10 @@ export interface Pod {
 }
 
 export interface EnvoyOptions {
-  /** The step's VirtualService file. */
-  routes: string;
+  /** The step's VirtualService file, or the http rules of a VirtualService (as an API server holds it). */
+  routes: string | HttpRule[];
+  /** The DestinationRule's spec, instead of kubernetes/ecadraft1.yaml's. */
+  destinationRule?: DestinationRule;
   /** The gateway's port on 127.0.0.1; 0 (the default) lets the OS pick. */
   port?: number;
   /** The upstream idle timeout instead of the DestinationRule's (`90s`). */
@@ -94,7 +98,7 @@ export class Envoy {
   private constructor(readonly options: EnvoyOptions) {
     const binary = envoyBinary(options.binary);
     this.dir = mkdtempSync(path.join(os.tmpdir(), 'ecadraft-envoy-'));
-    const rule = readDestinationRule();
+    const rule = options.destinationRule ?? readDestinationRule();
     this.#host = rule.host;
     for (const [subset, pods] of Object.entries(options.endpoints ?? {})) this.#endpoints.set(subset, [...pods]);
     const configFile = prepare(this.dir, options);
@@ -209,11 +213,8 @@ export class Envoy {
     return `cluster.${clusterName(this.#host, subset)}.${name}`;
   }
 
-  #writeRoutes(file: string): void {
-    replaceFile(
-      this.#routesFile,
-      discoveryResponse(++this.#routesVersion, [routeConfiguration(readVirtualService(file))]),
-    );
+  #writeRoutes(rules: HttpRule[]): void {
+    replaceFile(this.#routesFile, discoveryResponse(++this.#routesVersion, [routeConfiguration(rules)]));
   }
 
   #writeEndpoints(subset: string): void {
@@ -224,9 +225,14 @@ export class Envoy {
 
   /** Applies another step's VirtualService, as `kubectl apply` does, and waits until Envoy uses it (throws if Envoy refuses it). */
   async route(file: string): Promise<void> {
+    await this.setRoutes(readVirtualService(file), file);
+  }
+
+  /** Applies a VirtualService's http rules and waits until Envoy uses them (throws if Envoy refuses them). */
+  async setRoutes(rules: HttpRule[], file = 'the VirtualService'): Promise<void> {
     const stat = (name: string) => this.stat(`http.gateway.rds.http.80.${name}`);
     const [success, rejected] = [await stat('update_success'), await stat('update_rejected')];
-    this.#writeRoutes(file);
+    this.#writeRoutes(rules);
     const accepted = await until(
       'the new routes',
       async () => {
@@ -362,8 +368,10 @@ function files(dir: string) {
 function prepare(dir: string, options: EnvoyOptions, inlineRoutes = false): string {
   const layout = files(dir);
   mkdirSync(path.dirname(layout.routes), { recursive: true });
-  const rule = readDestinationRule();
-  const routes = routeConfiguration(readVirtualService(options.routes));
+  const rule = options.destinationRule ?? readDestinationRule();
+  const routes = routeConfiguration(
+    typeof options.routes === 'string' ? readVirtualService(options.routes) : options.routes,
+  );
   replaceFile(layout.routes, discoveryResponse(1, [routes]));
   for (const subset of rule.subsets) {
     const cluster = clusterName(rule.host, subset.name);
