@@ -412,7 +412,7 @@ export async function up(log: (line: string) => void = () => {}): Promise<Cluste
   const leftovers = await down();
   if (leftovers.length > 0) log(`cluster: stopped what a previous run left: ${leftovers.join(', ')}`);
   rmSync(CLUSTER_DIR, { recursive: true, force: true });
-  for (const dir of ['pids', 'logs', 'pods', 'certs']) mkdirSync(file(dir), { recursive: true });
+  for (const dir of ['pids', 'logs', 'pods', 'certs', 'tmp']) mkdirSync(file(dir), { recursive: true });
   writePki();
   writeKwokConfig();
   const bin = (t: Tool, name: string): string => path.join(tool(t), 'bin', name);
@@ -504,6 +504,8 @@ export async function up(log: (line: string) => void = () => {}): Promise<Cluste
     startDaemon('pod-runner', process.execPath, ['--import=tsx', path.join(ROOT, 'test/cluster/pod-runner.ts')], {
       ECADRAFT_CLUSTER_DIR: CLUSTER_DIR,
       ECADRAFT_CLUSTER_PORT_BASE: String(BASE),
+      // The namespaces' Envoys (mesh.ts) keep their files there: a crashed run's go with the state directory.
+      TMPDIR: file('tmp'),
     });
 
     // The CRDs as the components' modules ship them, server-side: some are too

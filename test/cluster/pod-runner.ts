@@ -13,6 +13,15 @@
 // the pods to scrape for Prometheus (SCRAPE_TARGETS). ecadraft's image runs
 // `node dist/server.js`; here that is this checkout's build.
 //
+// There is no cluster DNS and no sidecar, so a pod that calls a Service of
+// its namespace by URL (the split Job's `http://ecadraft/tickets`) could
+// reach nothing. In their place, the pod runner rewrites the host of every
+// `<scheme>://<service>` in the container's command, args and env values to
+// the 127.0.0.1 listener of its namespace's Envoy (mesh.ts), where that
+// namespace has a DestinationRule and a mesh VirtualService for the Service:
+// `http://ecadraft/tickets` becomes `http://127.0.0.1:<envoy's port>/tickets`,
+// and the request takes the routes and endpoints a sidecar would.
+//
 // Run by control-plane.ts as a daemon: node --import=tsx test/cluster/pod-runner.ts
 import { type ChildProcess, spawn } from 'node:child_process';
 import { openSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
@@ -22,6 +31,7 @@ import path from 'node:path';
 import { ROOT } from '../helpers/process.ts';
 import { CLUSTER_DIR, clusterApi, NODE_ANNOTATION, POD_ADDRESS_ANNOTATION, SCRAPE_TARGETS } from './control-plane.ts';
 import type { KubeApi, KubeObject } from './kube-api.ts';
+import { Mesh } from './mesh.ts';
 
 /** `{"8080": 41234, ...}`: each container port and where its process listens on 127.0.0.1. */
 export const PORT_ANNOTATION = 'local.ecadraft.dev/ports';
@@ -50,18 +60,26 @@ interface Running {
   startedAt: string;
   deleting: boolean;
   done: boolean;
+  /** Points the Service URLs of the pod's command, args and env at its namespace's Envoy (see above). */
+  rewrite: (text: string) => string;
 }
 
 const api: KubeApi = clusterApi();
 const pods = new Map<string, Running>();
+const log = (line: string): void => {
+  process.stdout.write(`${new Date().toISOString()} ${line}\n`);
+};
+const mesh = new Mesh(
+  api,
+  (namespace) =>
+    [...pods.values()].filter((r) => r.pod.metadata.namespace === namespace && !r.deleting && r.child !== undefined),
+  log,
+);
 let nextIP = 1;
 let managedNodes = new Set<string>();
 
 const podPath = (pod: KubeObject): string => `/api/v1/namespaces/${pod.metadata.namespace}/pods/${pod.metadata.name}`;
 const podKey = (pod: KubeObject): string => `${pod.metadata.namespace}_${pod.metadata.name}`;
-const log = (line: string): void => {
-  process.stdout.write(`${new Date().toISOString()} ${line}\n`);
-};
 
 async function freePort(): Promise<number> {
   const server = net.createServer();
@@ -72,10 +90,10 @@ async function freePort(): Promise<number> {
 }
 
 /** The container's command line, the image's CMD where it gives none; `node` is this Node.js. */
-function commandLine(container: KubeObject): string[] | undefined {
+function commandLine(container: KubeObject, r: Running): string[] | undefined {
   const command: string[] | undefined = container.command ?? (isEcadraftImage(container.image) ? IMAGE_CMD : undefined);
   if (command === undefined || command.length === 0) return undefined;
-  const line = [...command, ...(container.args ?? [])];
+  const line = [...command, ...(container.args ?? [])].map(r.rewrite);
   if (line[0] === 'node') line[0] = process.execPath;
   return line;
 }
@@ -83,7 +101,7 @@ function commandLine(container: KubeObject): string[] | undefined {
 function envOf(pod: KubeObject, container: KubeObject, r: Running): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = { PATH: process.env.PATH, HOME: '/tmp', HOST: '127.0.0.1' };
   for (const e of container.env ?? []) {
-    if (e.value !== undefined) env[e.name] = e.value;
+    if (e.value !== undefined) env[e.name] = r.rewrite(e.value);
     const field = e.valueFrom?.fieldRef?.fieldPath;
     if (field === 'metadata.name') env[e.name] = pod.metadata.name;
     if (field === 'metadata.namespace') env[e.name] = pod.metadata.namespace;
@@ -184,6 +202,7 @@ async function writeStatus(r: Running, phase?: 'Succeeded' | 'Failed', exitCode?
       },
     ],
   };
+  void mesh.changed(r.pod.metadata.namespace);
   await api.request('PATCH', `${podPath(r.pod)}/status`, { status }, 'application/merge-patch+json');
 }
 
@@ -223,7 +242,7 @@ async function runProbes(r: Running, container: KubeObject, child: ChildProcess)
 function startProcess(r: Running): void {
   const pod = r.pod;
   const container = pod.spec.containers[0];
-  const line = commandLine(container);
+  const line = commandLine(container, r);
   if (line === undefined) {
     log(`${podKey(pod)}: no command to run for image ${container.image}; left Pending`);
     return;
@@ -272,6 +291,33 @@ async function removePod(r: Running): Promise<void> {
     .catch((e) => log(`${podKey(r.pod)}: delete: ${(e as Error).message}`));
 }
 
+/** `scheme://host[:port]` in a command line or an env value: the host is a Service's name, short or qualified. */
+const SERVICE_URL =
+  /(?<=^|[^\w.-])([a-z][a-z0-9+.-]*:\/\/)([a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9-]+)*)(:\d+)?(?=[/?#]|$)/g;
+
+/** The rewrite of the Service URLs of a container to its namespace's Envoy, where the mesh routes them (see above). */
+async function serviceUrls(pod: KubeObject, container: KubeObject): Promise<(text: string) => string> {
+  const texts: string[] = [
+    ...(container.command ?? []),
+    ...(container.args ?? []),
+    ...(container.env ?? []).flatMap((e: KubeObject) => (e.value === undefined ? [] : [e.value])),
+  ];
+  const hosts = new Set(texts.flatMap((text) => [...text.matchAll(SERVICE_URL)].map((m) => m[2] as string)));
+  const routed = new Map<string, string>();
+  for (const host of hosts) {
+    const address = await mesh.address(pod.metadata.namespace, host);
+    if (address === undefined) continue;
+    routed.set(host, address);
+    log(`${podKey(pod)}: ${host} -> ${address}, the Envoy of namespace ${pod.metadata.namespace}`);
+  }
+  if (routed.size === 0) return (text) => text;
+  return (text) =>
+    text.replace(SERVICE_URL, (url, scheme: string, host: string) => {
+      const address = routed.get(host);
+      return address === undefined ? url : `${scheme}${address}`;
+    });
+}
+
 async function admit(pod: KubeObject): Promise<void> {
   const r: Running = {
     pod,
@@ -282,6 +328,7 @@ async function admit(pod: KubeObject): Promise<void> {
     startedAt: new Date().toISOString(),
     deleting: false,
     done: false,
+    rewrite: (text) => text,
   };
   nextIP += 1;
   pods.set(pod.metadata.uid, r);
@@ -289,6 +336,7 @@ async function admit(pod: KubeObject): Promise<void> {
   for (const p of container.ports ?? []) r.ports[String(p.containerPort)] = await freePort();
   const env = (container.env ?? []).find((e: KubeObject) => e.name === 'PORT')?.value;
   if (env !== undefined && r.ports[env] === undefined) r.ports[env] = await freePort();
+  r.rewrite = await serviceUrls(pod, container);
   const first = Object.values(r.ports)[0];
   await api.patch(podPath(pod), {
     metadata: {
@@ -310,6 +358,7 @@ function onPod(type: string, pod: KubeObject): void {
       known.deleting = true;
       known.child?.kill('SIGKILL');
       pods.delete(uid);
+      void mesh.changed(pod.metadata.namespace);
     }
     return;
   }
@@ -322,6 +371,7 @@ function onPod(type: string, pod: KubeObject): void {
     if (known.deleting) return;
     known.deleting = true;
     known.ready = false;
+    void mesh.changed(pod.metadata.namespace);
     const child = known.child;
     if (child === undefined) return void removePod(known);
     log(`${podKey(pod)}: stopping`);
@@ -351,6 +401,7 @@ async function main(): Promise<void> {
   log(`pod runner: watching the pods of ${[...managedNodes].join(', ')}`);
   const stop = (): void => {
     watch.stop();
+    void mesh.stop();
     for (const r of pods.values()) r.child?.kill('SIGTERM');
     setTimeout(() => process.exit(0), 2000).unref();
   };
