@@ -87,7 +87,11 @@ export function record(kubectl: Kubectl, namespace: string): { states: State[]; 
 }
 
 export interface Options {
-  /** Keep the split Job gate (it needs the service's traffic path); by default the Prometheus gates alone. */
+  /**
+   * Keep the split Job gate (its pod reaches the Service through the
+   * namespace's Envoy, mesh.ts); by default the Prometheus gates alone, since
+   * each of them must fail a sick canary by itself.
+   */
   splitGate?: boolean;
 }
 

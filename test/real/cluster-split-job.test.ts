@@ -1,68 +1,136 @@
-// The split Job gate of kubernetes/argo-rollouts/, as the real Argo Rollouts
-// controller creates it on the local control plane: its pod runs for real
-// through the pod runner (kwok's stages never fake its end), and its command
-// line, args substituted by the controller, measures a v1 and a v2 behind a
-// weighted proxy. The local plane has no mesh, so `http://ecadraft` resolves
-// nowhere there: the gate fails every release, as it would on a cluster
-// without Istio, and the command is run again here against the proxy.
+// The Rollout of kubernetes/argo-rollouts/ with every gate its steps name,
+// the split Job included, on the local control plane. The Job's pod runs for
+// real through the pod runner (kwok's stages never fake its end), and its
+// `http://ecadraft/tickets` reaches the namespace's Envoy (test/cluster/mesh.ts:
+// the pod runner points the Service's host at it, in place of cluster DNS and
+// a sidecar), which routes by the VirtualService and DestinationRule as the
+// controller rewrites them, to the Ready pods of each subset. So the Job
+// measures the weights the controller set, on the real path.
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import t from 'tap';
+import t, { type Test } from 'tap';
+import { until } from '../cluster/control-plane.ts';
 import type { KubeObject } from '../cluster/kube-api.ts';
-import { clusterFor, freshNamespace, waitForObject } from '../cluster/kubectl.ts';
-import { deployV1, release, waitForRollout } from '../cluster/rollout.ts';
+import { clusterFor, freshNamespace, type Kubectl } from '../cluster/kubectl.ts';
+import { analysisRuns, deployV1, load, release, state, waitForRollout, weightsAre } from '../cluster/rollout.ts';
 import { cli } from '../helpers/canary.ts';
-import { CLI_SCRIPT, ROOT, startServer } from '../helpers/process.ts';
-import { startWeightedProxy } from '../helpers/weighted-proxy.ts';
+import { needTools } from '../helpers/tools.ts';
 
-t.test("the split Job as the controller runs it: a real pod, and the real command's verdict", async (t) => {
-  const kubectl = await clusterFor(t, { prometheus: true });
-  if (kubectl === undefined) return;
-  const namespace = await freshNamespace(t, kubectl, 'rollout-split');
+/** The split Jobs of a namespace's AnalysisRuns, oldest first, with their pods. */
+async function splitJobs(kubectl: Kubectl, namespace: string): Promise<{ job: KubeObject; pod: KubeObject }[]> {
+  const jobs = await kubectl.api.get(`/apis/batch/v1/namespaces/${namespace}/jobs`);
+  const sorted = (jobs?.items ?? []).sort((a: KubeObject, b: KubeObject) =>
+    a.metadata.creationTimestamp.localeCompare(b.metadata.creationTimestamp),
+  );
+  return Promise.all(
+    sorted.map(async (job: KubeObject) => {
+      const selector = encodeURIComponent(`job-name=${job.metadata.name}`);
+      const pods = await kubectl.api.get(`/api/v1/namespaces/${namespace}/pods?labelSelector=${selector}`);
+      return { job, pod: pods?.items?.[0] };
+    }),
+  );
+}
+
+/** What the pod's process printed (the pod runner keeps it: there is no `kubectl logs` without a kubelet). */
+function podLog(kubectl: Kubectl, pod: KubeObject): string {
+  return readFileSync(
+    path.join(kubectl.cluster.dir, 'pods', `${pod.metadata.namespace}_${pod.metadata.name}.log`),
+    'utf8',
+  );
+}
+
+const metric = (run: KubeObject, name: string): string | undefined =>
+  run.status?.metricResults?.find((m: KubeObject) => m.name === name)?.phase;
+
+async function healthy(t: Test, kubectl: Kubectl): Promise<void> {
+  const namespace = await freshNamespace(t, kubectl, 'split-healthy');
   await deployV1(kubectl, namespace, { splitGate: true });
+  const v1 = await state(kubectl, namespace);
+  const traffic = load(kubectl, namespace);
+  t.teardown(() => traffic.stop());
   await release(kubectl, namespace, 'v2');
 
-  const jobs = await waitForObject(
-    kubectl.api,
-    `/apis/batch/v1/namespaces/${namespace}/jobs`,
-    'the split Job to finish',
-    (list) => list.items?.some((j: KubeObject) => j.status?.succeeded || j.status?.failed),
+  const paused = await waitForRollout(kubectl, namespace, 'the pause after the first gate', (s) =>
+    (s.pauseConditions ?? []).some((c: KubeObject) => c.reason === 'CanaryPauseStep'),
   );
-  const job = jobs.items.find((j: KubeObject) => j.status?.succeeded || j.status?.failed) as KubeObject;
-  const pods = await kubectl.api.get(
-    `/api/v1/namespaces/${namespace}/pods?labelSelector=${encodeURIComponent(`job-name=${job.metadata.name}`)}`,
-  );
-  const pod = pods?.items?.[0];
-  const exit = pod?.status?.containerStatuses?.[0]?.state?.terminated?.exitCode;
-  t.equal(pod?.status?.phase, 'Failed', 'its pod ran for real and failed: no mesh resolves http://ecadraft here');
-  t.equal(exit, 2, 'exit code 2, as `ecadraft split` gives on errors');
-  const rollout = await waitForRollout(kubectl, namespace, 'the abort', (s) => s.abort === true);
-  t.match(rollout.status.message, /split/, `the split metric aborted it: ${rollout.status.message}`);
-
-  // The command line the controller wrote, run as the image would (node
-  // <script> from the package root), against the weighted proxy.
+  const [first] = await splitJobs(kubectl, namespace);
+  if (!t.ok(first, 'the first gate ran a split Job')) return;
+  const { job, pod } = first as { job: KubeObject; pod: KubeObject };
   const command: string[] = job.spec.template.spec.containers[0].command;
-  t.same(command.slice(0, 3), ['node', 'dist/cli/ecadraft.js', 'split']);
-  t.equal(path.resolve(ROOT, command[1] ?? ''), CLI_SCRIPT);
-  t.equal(command.at(-1), 'http://ecadraft/tickets');
+  t.equal(command.at(-1), 'http://ecadraft/tickets', 'the Job calls the Service by its name');
   t.ok(command.includes('v1=90,v2=10'), `the first gate expects 90/10: ${command.join(' ')}`);
-  const [v1, v2] = await Promise.all([
-    startServer(t, { VERSION: 'v1' }, { readyTimeoutMs: 60_000 }),
-    startServer(t, { VERSION: 'v2' }, { readyTimeoutMs: 60_000 }),
+  t.equal(pod?.status?.phase, 'Succeeded', 'its pod ran for real and passed');
+  const printed = podLog(kubectl, pod);
+  t.match(printed, 'expect v1=90%, v2=10%: ok', 'it measured 90/10');
+  const envoy = /split of (http:\/\/127\.0\.0\.1:\d+)\/tickets/.exec(printed)?.[1];
+  t.ok(envoy, `through the namespace's Envoy (${envoy})`);
+
+  // The same command on the same path while the pause holds 90/10: it
+  // passes, and the same samples fail a wrong expectation, so the gate's pass
+  // was a measurement and not a formality.
+  const [again, wrong] = await Promise.all([
+    cli(t, [...command.slice(2, -1), `${envoy}/tickets`], undefined, 100_000),
+    cli(
+      t,
+      [...command.slice(2, -1).map((a) => (a === 'v1=90,v2=10' ? 'v1=50,v2=50' : a)), `${envoy}/tickets`],
+      undefined,
+      100_000,
+    ),
   ]);
-  const runAt = async (canaryWeight: number) => {
-    const proxy = await startWeightedProxy(
-      [
-        { name: 'v1', url: v1.url, weight: 100 - canaryWeight },
-        { name: 'v2', url: v2.url, weight: canaryWeight },
-      ],
-      { seed: 20200714 },
-    );
-    t.teardown(() => proxy.close());
-    return cli(t, [...command.slice(2, -1), `${proxy.url}/tickets`], undefined, 100_000);
-  };
-  const [right, wrong] = await Promise.all([runAt(10), runAt(50)]);
-  t.equal(right.code, 0, 'at 90/10 it passes', { stdout: right.stdout, stderr: right.stderr });
-  t.match(right.stdout, 'expect v1=90%, v2=10%: ok');
-  t.equal(wrong.code, 1, 'at 50/50 it fails', { stdout: wrong.stdout, stderr: wrong.stderr });
-  t.match(wrong.stdout, 'expect v1=90%, v2=10%: FAILED');
+  t.equal(again.code, 0, 'at the pause it passes again', { stdout: again.stdout, stderr: again.stderr });
+  t.equal(wrong.code, 1, 'and fails an expectation of 50/50', { stdout: wrong.stdout, stderr: wrong.stderr });
+
+  await kubectl(['argo', 'rollouts', 'promote', 'ecadraft'], { namespace });
+  const done = await waitForRollout(
+    kubectl,
+    namespace,
+    'v2 Healthy and stable',
+    (s) => s.phase === 'Healthy' && s.stableRS === paused.status.currentPodHash,
+  );
+  t.not(done.status.stableRS, v1.stableHash, 'v2 is stable');
+  const runs = await analysisRuns(kubectl, namespace);
+  t.same(
+    runs.map((r) => [r.status?.phase, metric(r, 'success-rate'), metric(r, 'p99-latency'), metric(r, 'split')]),
+    Array(3).fill(['Successful', 'Successful', 'Successful', 'Successful']),
+    'each of the three gates ran all three metrics, the split Job included, and passed',
+  );
+  const jobs = await splitJobs(kubectl, namespace);
+  t.same(
+    jobs.map(({ pod }) => /expect (.*): ok/.exec(podLog(kubectl, pod))?.[1]),
+    ['v1=90%, v2=10%', 'v1=50%, v2=50%', 'v1=0%, v2=100%'],
+    "each split Job measured its step's weights on the real path",
+  );
+}
+
+async function allErrors(t: Test, kubectl: Kubectl): Promise<void> {
+  const namespace = await freshNamespace(t, kubectl, 'split-all-errors');
+  await deployV1(kubectl, namespace, { splitGate: true });
+  const v1 = await state(kubectl, namespace);
+  const traffic = load(kubectl, namespace);
+  t.teardown(() => traffic.stop());
+  await release(kubectl, namespace, 'v2', { FAULT_ERROR_RATE: '1' });
+  const rollout = await waitForRollout(
+    kubectl,
+    namespace,
+    'the abort (or a pause instead)',
+    (s) => s.abort === true || (s.pauseConditions ?? []).length > 0,
+  );
+  if (!t.ok(rollout.status.abort, `the Rollout aborted: ${rollout.status.message}`)) return;
+  await until('both VirtualServices back at 100/0', async () => weightsAre(await state(kubectl, namespace), 0));
+  const back = await state(kubectl, namespace);
+  t.equal(back.subsets[0], v1.stableHash, 'all traffic back on stable: subset stable still selects the v1 pods');
+  const run = (await analysisRuns(kubectl, namespace)).at(-1);
+  t.equal(run?.status?.phase, 'Failed', 'the first gate failed');
+  const failed = (run?.status?.metricResults ?? []).filter((m: KubeObject) => m.phase === 'Failed');
+  t.ok(failed.length > 0, `failed by ${failed.map((m: KubeObject) => m.name).join(', ')}`);
+}
+
+t.test('the Rollout with all its gates, the split Job on the real traffic path', async (t) => {
+  if (needTools(t, 'envoy') === undefined) return;
+  const kubectl = await clusterFor(t, { prometheus: true });
+  if (kubectl === undefined) return;
+  t.test('scenarios, side by side', { jobs: 2 }, async (t) => {
+    t.test('a healthy v2 is promoted through every gate', (t) => healthy(t, kubectl));
+    t.test('a v2 that answers only 5xx aborts, all traffic back on stable', (t) => allErrors(t, kubectl));
+  });
 });
