@@ -39,16 +39,26 @@ function podLog(kubectl: Kubectl, pod: KubeObject): string {
   );
 }
 
-const metric = (run: KubeObject, name: string): string | undefined =>
-  run.status?.metricResults?.find((m: KubeObject) => m.name === name)?.phase;
+/** The namespace's Envoy, as the Job's pod printed the URL it sampled. */
+const envoyOf = (printed: string): string | undefined =>
+  /split of (http:\/\/127\.0\.0\.1:\d+)\/tickets/.exec(printed)?.[1];
 
-async function healthy(t: Test, kubectl: Kubectl): Promise<void> {
-  const namespace = await freshNamespace(t, kubectl, 'split-healthy');
+/** v1 Healthy with every gate in a fresh namespace, load on its pods, then the release: the namespace and v1's state. */
+async function released(t: Test, kubectl: Kubectl, name: string, env: Record<string, string> = {}) {
+  const namespace = await freshNamespace(t, kubectl, name);
   await deployV1(kubectl, namespace, { splitGate: true });
   const v1 = await state(kubectl, namespace);
   const traffic = load(kubectl, namespace);
   t.teardown(() => traffic.stop());
-  await release(kubectl, namespace, 'v2');
+  await release(kubectl, namespace, 'v2', env);
+  return { namespace, v1 };
+}
+
+const metric = (run: KubeObject, name: string): string | undefined =>
+  run.status?.metricResults?.find((m: KubeObject) => m.name === name)?.phase;
+
+async function healthy(t: Test, kubectl: Kubectl): Promise<void> {
+  const { namespace, v1 } = await released(t, kubectl, 'split-healthy');
 
   const paused = await waitForRollout(kubectl, namespace, 'the pause after the first gate', (s) =>
     (s.pauseConditions ?? []).some((c: KubeObject) => c.reason === 'CanaryPauseStep'),
@@ -62,7 +72,7 @@ async function healthy(t: Test, kubectl: Kubectl): Promise<void> {
   t.equal(pod?.status?.phase, 'Succeeded', 'its pod ran for real and passed');
   const printed = podLog(kubectl, pod);
   t.match(printed, 'expect v1=90%, v2=10%: ok', 'it measured 90/10');
-  const envoy = /split of (http:\/\/127\.0\.0\.1:\d+)\/tickets/.exec(printed)?.[1];
+  const envoy = envoyOf(printed);
   t.ok(envoy, `through the namespace's Envoy (${envoy})`);
 
   // The same command on the same path while the pause holds 90/10: it
@@ -103,12 +113,7 @@ async function healthy(t: Test, kubectl: Kubectl): Promise<void> {
 }
 
 async function allErrors(t: Test, kubectl: Kubectl): Promise<void> {
-  const namespace = await freshNamespace(t, kubectl, 'split-all-errors');
-  await deployV1(kubectl, namespace, { splitGate: true });
-  const v1 = await state(kubectl, namespace);
-  const traffic = load(kubectl, namespace);
-  t.teardown(() => traffic.stop());
-  await release(kubectl, namespace, 'v2', { FAULT_ERROR_RATE: '1' });
+  const { namespace, v1 } = await released(t, kubectl, 'split-all-errors', { FAULT_ERROR_RATE: '1' });
   const rollout = await waitForRollout(
     kubectl,
     namespace,
@@ -123,6 +128,18 @@ async function allErrors(t: Test, kubectl: Kubectl): Promise<void> {
   t.equal(run?.status?.phase, 'Failed', 'the first gate failed');
   const failed = (run?.status?.metricResults ?? []).filter((m: KubeObject) => m.phase === 'Failed');
   t.ok(failed.length > 0, `failed by ${failed.map((m: KubeObject) => m.name).join(', ')}`);
+
+  // On the path itself: the Envoy the Job sampled now sends every request to v1.
+  const [first] = await splitJobs(kubectl, namespace);
+  const envoy = first && envoyOf(podLog(kubectl, first.pod));
+  if (!t.ok(envoy, `the Job sampled the namespace's Envoy (${envoy})`)) return;
+  let last = '';
+  await until('the Envoy to route everything to v1', async () => {
+    const run = await cli(t, ['split', '--requests', '200', '--expect', 'v1=100,v2=0', `${envoy}/tickets`]);
+    last = run.stdout + run.stderr;
+    return run.code === 0;
+  }).catch((error: Error) => t.fail(`${error.message}\n${last}`));
+  t.match(last, 'expect v1=100%, v2=0%: ok', 'all traffic back on stable, measured through the Envoy');
 }
 
 t.test('the Rollout with all its gates, the split Job on the real traffic path', async (t) => {
