@@ -81,7 +81,13 @@ export class Mesh {
     if (plane === undefined) {
       let starting = this.#starting.get(namespace);
       if (starting === undefined) {
-        starting = this.#start(namespace, host).finally(() => this.#starting.delete(namespace));
+        // A pod whose Envoy would not start runs anyway, unrouted, and fails as it would without a mesh.
+        starting = this.#start(namespace, host)
+          .catch((e) => {
+            this.log(`mesh ${namespace}: Envoy did not start: ${(e as Error).message}`);
+            return undefined;
+          })
+          .finally(() => this.#starting.delete(namespace));
         this.#starting.set(namespace, starting);
       }
       plane = await starting;
