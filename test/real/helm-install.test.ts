@@ -15,9 +15,9 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import t, { type Test } from 'tap';
 import { VARIABLES } from '../../src/config.ts';
-import { POD_ADDRESS_ANNOTATION, up } from '../cluster/control-plane.ts';
+import { POD_ADDRESS_ANNOTATION } from '../cluster/control-plane.ts';
 import type { KubeObject } from '../cluster/kube-api.ts';
-import { freshNamespace, kubectlFor, readyPods } from '../cluster/kubectl.ts';
+import { clusterFor, freshNamespace, readyPods } from '../cluster/kubectl.ts';
 import { PACKAGE_VERSION } from '../helpers/app-facts.ts';
 import {
   CHART,
@@ -52,12 +52,11 @@ const split = (args: string[]): Promise<{ code: number; out: string }> =>
 
 /** The control plane, up (or as it runs already), its kubectl, and Helm; undefined where the tools are missing. */
 async function controlPlane(t: Test) {
-  const tools = needTools(t, 'helm', 'kubernetes', 'etcd', 'kwok', 'argo-rollouts', 'crds');
+  const tools = needTools(t, 'helm');
   if (!tools) return undefined;
-  const cluster = await up();
-  const kubectl = kubectlFor(cluster);
-  t.teardown(() => kubectl.api.close());
-  return { cluster, kubectl, helm: helmIn(t, tools.helm) };
+  const kubectl = await clusterFor(t);
+  if (!kubectl) return undefined;
+  return { cluster: kubectl.cluster, kubectl, helm: helmIn(t, tools.helm) };
 }
 
 t.test("docs/istio.md's Helm steps on the local control plane", async (t) => {
