@@ -208,7 +208,7 @@ export function injectFaults(faults: Faults): onRequestHookHandler {
 /** Requests and latency by route, method and status; a route is labelled by its path pattern, 404s share one. */
 export function recordMetrics(metrics: Metrics): onResponseHookHandler {
   return function recordMetrics(request, reply, done) {
-    metrics.record(routeLabel(request), request.method, reply.statusCode, reply.elapsedTime / 1000);
+    metrics.requests.record(routeLabel(request), request.method, reply.statusCode, reply.elapsedTime / 1000);
     done();
   };
 }

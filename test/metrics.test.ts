@@ -1,5 +1,7 @@
 // /metrics, and the fault knobs that make a sick canary for the mesh to eject.
+import { spawnSync } from 'node:child_process';
 import t from 'tap';
+import { LATENCY_BUCKETS } from '../src/request-metrics.ts';
 import { appFor, closeApps, get } from './helpers/app.ts';
 
 t.teardown(closeApps);
@@ -36,6 +38,56 @@ for (const [version, formatter] of [
     t.match(text, /^nodejs_eventloop_lag_p99_seconds /m);
   });
 }
+
+t.test('the latency histogram: cumulative buckets that agree with the count and the requests', async (t) => {
+  const app = await appFor('v1', { FAULT_DELAY_MS: '30' });
+  for (let i = 0; i < 5; i++) await get(app, '/tickets');
+  for (let i = 0; i < 4; i++) await get(app, '/healthz');
+  const text = (await get(app, '/metrics')).body;
+  for (const route of ['/tickets', '/healthz']) {
+    const labels = `route="${route}",method="GET",status_code="200",version="v1"`;
+    const count = sample(text, `ecadraft_http_request_duration_seconds_count{${labels}}`)!;
+    t.equal(count, sample(text, `ecadraft_http_requests_total{${labels}}`), `${route}: _count equals the requests`);
+    const buckets = [...LATENCY_BUCKETS.map(String), '+Inf'].map(
+      (le) => sample(text, `ecadraft_http_request_duration_seconds_bucket{le="${le}",${labels}}`)!,
+    );
+    t.same(
+      buckets,
+      [...buckets].sort((a, b) => a - b),
+      `${route}: buckets never decrease`,
+    );
+    t.equal(buckets.at(-1), count, `${route}: +Inf holds every request`);
+    const sum = sample(text, `ecadraft_http_request_duration_seconds_sum{${labels}}`)!;
+    if (route === '/tickets') {
+      // Each waited FAULT_DELAY_MS (30 ms; a timer may fire a millisecond early): none fits the buckets up to 25 ms.
+      t.same(buckets.slice(0, 6), [0, 0, 0, 0, 0, 0], '/tickets: nothing under 25 ms');
+      t.ok(sum >= 5 * 0.029, `/tickets: sum ${sum} s holds five waits of 30 ms`);
+    } else {
+      t.ok(sum > 0 && sum < 4 * 2.5, `/healthz: sum ${sum} s`);
+    }
+  }
+});
+
+t.test("Prometheus's own tooling reads the page, and finds nothing to say of ecadraft's families", async (t) => {
+  const app = await appFor('v2');
+  await get(app, '/tickets');
+  await get(app, '/nope');
+  const text = (await get(app, '/metrics')).body;
+  // promtool comes with Debian's prometheus, which .ci/run installs.
+  const check = spawnSync('promtool', ['check', 'metrics'], { input: text, encoding: 'utf8' });
+  if (check.error) {
+    if (process.env.CI) t.fail(`promtool: ${check.error.message}`);
+    else t.plan(0, 'promtool is not installed (apt install prometheus)');
+    return;
+  }
+  const said = `${check.stdout}${check.stderr}`.split('\n').filter((line) => line.trim() !== '');
+  // Exit 3 is lint findings; a page that does not parse exits 1.
+  t.not(check.status, 1, `promtool parsed the page\n${said.join('\n')}`);
+  t.ok(
+    said.every((line) => /^(nodejs|process)_/.test(line)),
+    `only prom-client's default metrics are linted:\n${said.join('\n')}`,
+  );
+});
 
 t.test('FAULT_ERROR_RATE fails that share of Eve requests, never the probes', async (t) => {
   const app = await appFor('v2', { FAULT_ERROR_RATE: '0.3' });
