@@ -1,4 +1,4 @@
-// The servers a benchmark run starts, each a child process (test/helpers/node-processes.ts,
+// The servers a benchmark run starts, each a child process (src/demo/processes.ts,
 // shared with the tests and the demo): Ctrl-C or a kill of the run leaves no
 // server behind, and every wait is bounded so a hung server fails the run
 // instead of hanging it (CI runs the quick mode).
@@ -13,12 +13,12 @@ import {
   SERVER_SCRIPT,
   StartError,
   whenReady,
-} from '../test/helpers/node-processes.ts';
+} from '../src/demo/processes.ts';
 import { REFERENCE_READY } from './servers/reference.ts';
 
-export { assertFreshBuild, ROOT, StartError } from '../test/helpers/node-processes.ts';
+export { assertFreshBuild, ROOT, StartError } from '../src/demo/processes.ts';
 
-/** Kills every child on SIGINT/SIGTERM before exiting with the signal's code (node-processes.ts does it on exit). */
+/** Kills every child on SIGINT/SIGTERM before exiting with the signal's code (src/demo/processes.ts does it on exit). */
 export function cleanUpOnExit(): void {
   for (const [signal, code] of [
     ['SIGINT', 130],

@@ -1,8 +1,8 @@
 // The few single requests a run makes outside the load itself (probing the
 // servers, copying the real server's answer for the ceiling, timing cold
-// requests), on the one HTTP client in test/helpers/http-client.ts.
+// requests), on the one HTTP client in src/demo/http-client.ts.
 import type http from 'node:http';
-import { type RequestOptions, request } from '../test/helpers/http-client.ts';
+import { type RequestOptions, request } from '../src/demo/http-client.ts';
 
 /** A 200 answer's body as JSON; anything else throws with the status and the start of the body. */
 export async function getJson<T>(url: string, options: RequestOptions = {}): Promise<T> {

@@ -8,7 +8,7 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { request } from '../test/helpers/http-client.ts';
+import { request } from '../src/demo/http-client.ts';
 import { assertFreshBuild, type Child, cleanUpOnExit, StartError, startEcadraft, startReference } from './children.ts';
 import { allTickets } from './client.ts';
 import { alternateCells, type Cell, cellName, describeFailure, pairedRatio } from './http.ts';

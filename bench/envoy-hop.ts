@@ -4,9 +4,9 @@
 // cells of the same run, so their ratio is not skewed by a change in the
 // machine's load. Skipped, with a note, where Envoy is not installed.
 
-import { Envoy, findEnvoy } from '../test/helpers/envoy-process.ts';
-import { request } from '../test/helpers/http-client.ts';
-import { ROOT } from '../test/helpers/node-processes.ts';
+import { Envoy, findEnvoy } from '../src/demo/envoy.ts';
+import { request } from '../src/demo/http-client.ts';
+import { ROOT } from '../src/demo/processes.ts';
 import { type Child, cpuSecondsOf, rssOf, startEcadraft } from './children.ts';
 import { alternateCells, type Cell, describeFailure, type HttpPlan, pairedRatio } from './http.ts';
 import { failed } from './load.ts';

@@ -3,7 +3,7 @@
 // between servers so that noise from the (shared, busy) machine spreads over
 // all three instead of landing on whichever ran during a bad second.
 
-import { request } from '../test/helpers/http-client.ts';
+import { request } from '../src/demo/http-client.ts';
 import { type Child, startEcadraft, startReference } from './children.ts';
 import { allTickets } from './client.ts';
 import { type CellResult, failed, type LoadSettings, runLoad } from './load.ts';

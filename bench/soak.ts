@@ -13,7 +13,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { milliseconds } from '../src/cli/render.ts';
-import { request } from '../test/helpers/http-client.ts';
+import { request } from '../src/demo/http-client.ts';
 import { assertFreshBuild, type Child, cleanUpOnExit, ROOT, rssOf, StartError, startEcadraft } from './children.ts';
 import { allTickets } from './client.ts';
 import { type CellResult, runLoad } from './load.ts';

@@ -1,4 +1,4 @@
-// The Envoy configuration test/helpers/envoy-config.ts makes from the repository's
+// The Envoy configuration src/demo/envoy-config.ts makes from the repository's
 // routing files, read as Envoy reads it: the values of the DestinationRule and
 // the VirtualServices land in the fields Istio's pilot puts them in, and what
 // the translation does not cover is refused, not dropped. (Whether Envoy
@@ -15,7 +15,7 @@ import {
   readDestinationRule,
   readVirtualService,
   routeConfiguration,
-} from './helpers/envoy-config.ts';
+} from '../src/demo/envoy-config.ts';
 import { ROOT } from './helpers/process.ts';
 
 // biome-ignore lint/suspicious/noExplicitAny: Envoy's JSON, read field by field as Envoy reads it.

@@ -18,6 +18,7 @@ import { Service } from 'kubernetes-models/v1/Service';
 import t from 'tap';
 import { parseAllDocuments } from 'yaml';
 import { loadConfig } from '../src/config.ts';
+import { VERSIONS } from '../src/demo/components.ts';
 import { appFacts, PACKAGE_VERSION } from './helpers/app-facts.ts';
 import { type CheckOptions, checkManifests, connectionHops, type Dataplane } from './helpers/manifest-checks/index.ts';
 import { routeWeights } from './helpers/manifest-checks/routing.ts';
@@ -36,7 +37,6 @@ import {
   type Problem,
   validateSchema,
 } from './helpers/manifests.ts';
-import { VERSIONS } from './helpers/tools.ts';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const packageVersion = PACKAGE_VERSION;

@@ -3,7 +3,7 @@
 // answer that page for less on this machine, so the real server's req/s over
 // this one's says how much of Node's raw limit it keeps.
 import { createServer } from 'node:http';
-import { request } from '../../test/helpers/http-client.ts';
+import { request } from '../../src/demo/http-client.ts';
 import { announce, listenOptions, sourceUrl } from './reference.ts';
 
 const source = await request(`${sourceUrl()}/tickets`, { timeoutMs: 30_000 });

@@ -15,8 +15,8 @@ import { existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, wri
 import http from 'node:http';
 import https from 'node:https';
 import path from 'node:path';
+import { type Tool, toolDir, VERSIONS } from '../../src/demo/components.ts';
 import { ROOT } from '../helpers/process.ts';
-import { type Tool, toolDir, VERSIONS } from '../helpers/tools.ts';
 import { KubeApi } from './kube-api.ts';
 
 /** The state directory: pids, logs, certificates, etcd's data, the kubeconfig. */

@@ -1,5 +1,5 @@
 // The mesh's data plane for callers inside a namespace, on the local control
-// plane: a real Envoy per namespace (envoy-process.ts, configured as
+// plane: a real Envoy per namespace (src/demo/envoy.ts, configured as
 // envoy-config.ts translates Istio's objects), standing in for the sidecar a
 // meshed pod would send through. It follows the live objects, as istiod
 // pushes them: the routes are the http rules of the namespace's
@@ -13,9 +13,10 @@
 //
 // An Envoy starts the first time a pod of its namespace calls the Service
 // (`address()`), and stops when its DestinationRule or VirtualService goes.
-import type { DestinationRule, HttpRule } from '../helpers/envoy-config.ts';
-import { checkDestinationRule, checkHttpRules } from '../helpers/envoy-config.ts';
-import { Envoy, findEnvoy, type Pod } from '../helpers/envoy-process.ts';
+
+import { Envoy, findEnvoy, type Pod } from '../../src/demo/envoy.ts';
+import type { DestinationRule, HttpRule } from '../../src/demo/envoy-config.ts';
+import { checkDestinationRule, checkHttpRules } from '../../src/demo/envoy-config.ts';
 import type { KubeApi, KubeObject } from './kube-api.ts';
 
 /** A pod the pod runner runs: its object, whether it is Ready, and where each container port listens. */

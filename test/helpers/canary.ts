@@ -6,10 +6,10 @@ import path from 'node:path';
 import { buildApp } from '../../src/app.ts';
 import type { VersionRow } from '../../src/cli/tally.ts';
 import { loadConfig } from '../../src/config.ts';
+import { assertFreshBuild, CLI_SCRIPT, type NodeProcess, ROOT } from '../../src/demo/processes.ts';
+import { type Route, routeWeights, startWeightedProxy, type WeightedProxy } from '../../src/demo/weighted-proxy.ts';
 import { VERSION_NAMES } from '../../src/versions.ts';
-import { assertFreshBuild, CLI_SCRIPT, type NodeProcess, ROOT } from './node-processes.ts';
 import { spawnNode, type Teardown } from './process.ts';
-import { type Route, routeWeights, startWeightedProxy, type WeightedProxy } from './weighted-proxy.ts';
 
 /** The proxies' seed: the counts per version depend only on it and the number of requests. */
 const SEED = 20200714;

@@ -3,7 +3,7 @@
 import path from 'node:path';
 import { type Env, type NodeProcess, ROOT, spawnNode, type Teardown } from './process.ts';
 
-const DEMO = path.join(ROOT, 'bench', 'demo.ts');
+const DEMO = path.join(ROOT, 'src', 'demo', 'demo.ts');
 
 export function startDemo(t: Teardown, args: string[] = ['--port', '0'], env: Env = {}): NodeProcess {
   return spawnNode(t, DEMO, { nodeArgs: ['--import', 'tsx'], args, input: true, env });

@@ -1,9 +1,9 @@
 // The mesh's data plane for the real-component tests: a real Envoy configured
-// from the repository's routing files (envoy-process.ts, envoy-config.ts) in
+// from the repository's routing files (src/demo/envoy.ts, envoy-config.ts) in
 // front of real ecadraft processes, two pods per version unless a test asks
 // otherwise, each torn down with its test.
 import path from 'node:path';
-import { Envoy, type EnvoyOptions, findEnvoy, type Pod } from './envoy-process.ts';
+import { Envoy, type EnvoyOptions, findEnvoy, type Pod } from '../../src/demo/envoy.ts';
 import { type Env, ROOT, type RunningServer, request, startServer, type Teardown } from './process.ts';
 import { needTools } from './tools.ts';
 

@@ -2,9 +2,9 @@
 // bytes for tests where exact bytes matter, and throwaway servers on loopback.
 import type { IncomingHttpHeaders, Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { request } from './http-client.ts';
+import { request } from '../../src/demo/http-client.ts';
 
-export { type RequestOptions, type Response, request } from './http-client.ts';
+export { type RequestOptions, type Response, request } from '../../src/demo/http-client.ts';
 
 export interface RawResponse {
   status: number;

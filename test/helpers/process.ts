@@ -1,5 +1,5 @@
 // Real processes in tests: the service as `npm start` starts it (the child
-// processes themselves are node-processes.ts, shared with the benchmarks and
+// processes themselves are src/demo/processes.ts, shared with the benchmarks and
 // the demo), each stopped in its test's teardown, plus the raw-socket client
 // the process tests need for what an HTTP client library will not send.
 import net from 'node:net';
@@ -12,9 +12,9 @@ import {
   type SpawnOptions,
   waitOn,
   whenReady,
-} from './node-processes.ts';
+} from '../../src/demo/processes.ts';
 
-export { type RequestOptions, type Response, request } from './http-client.ts';
+export { type RequestOptions, type Response, request } from '../../src/demo/http-client.ts';
 export {
   CLI_SCRIPT,
   childEnv,
@@ -27,7 +27,7 @@ export {
   ServerProcess,
   type SpawnOptions,
   sleep,
-} from './node-processes.ts';
+} from '../../src/demo/processes.ts';
 
 /** What a test object must offer: tap's `t` does. */
 export interface Teardown {

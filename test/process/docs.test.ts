@@ -62,7 +62,7 @@ t.teardown(() => rmSync(bin, { recursive: true, force: true }));
 let demo: { process: NodeProcess; host: string } | undefined;
 async function gatewayAt(step: string): Promise<string> {
   if (!demo) {
-    const child = spawnNode(t, path.join(ROOT, 'bench', 'demo.ts'), {
+    const child = spawnNode(t, path.join(ROOT, 'src', 'demo', 'demo.ts'), {
       nodeArgs: ['--import', 'tsx'],
       args: ['--port', '0', '--seed', '17', '--step', step],
       input: true,

@@ -4,9 +4,9 @@
 // the human output.
 import t from 'tap';
 import { percent } from '../../src/cli/render.ts';
+import { routeWeights } from '../../src/demo/weighted-proxy.ts';
 import { VERSION_NAMES } from '../../src/versions.ts';
 import { type Canary, cli, countOf, fiftyFifty, type SplitJson, startCanary, vsFile } from '../helpers/canary.ts';
-import { routeWeights } from '../helpers/weighted-proxy.ts';
 
 const canary: Canary = await startCanary(t);
 

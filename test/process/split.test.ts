@@ -16,6 +16,7 @@
 //   The wrong weights sit 25 points away, about 10 standard errors at n=400,
 //   where the 99.9% interval (about 3.3 standard errors) still rejects them.
 import t from 'tap';
+import { routeWeights } from '../../src/demo/weighted-proxy.ts';
 import { VERSION_NAMES } from '../../src/versions.ts';
 import {
   type Canary,
@@ -28,7 +29,6 @@ import {
   vsFile,
   wrong,
 } from '../helpers/canary.ts';
-import { routeWeights } from '../helpers/weighted-proxy.ts';
 
 const canary: Canary = await startCanary(t);
 

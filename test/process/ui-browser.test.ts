@@ -8,11 +8,11 @@ import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import path from 'node:path';
 import type { Page, Request } from 'playwright-core';
 import t from 'tap';
+import { CHROMIUM, chromiumInstalled, launchChromium } from '../../src/demo/browser.ts';
 import { VERSION_HEADER } from '../../src/versions.ts';
-import { CHROMIUM, chromiumInstalled, launchChromium } from '../helpers/browser.ts';
 import { NodeProcess, ROOT } from '../helpers/process.ts';
 
-const DEMO = path.join(ROOT, 'bench', 'demo.ts');
+const DEMO = path.join(ROOT, 'src', 'demo', 'demo.ts');
 const RATE = 20;
 const TIMEOUT_MS = 1500;
 

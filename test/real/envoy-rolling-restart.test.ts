@@ -12,8 +12,8 @@
 // the wrong order (the app closing idle connections before Envoy does) and
 // shows the reset race Istio users meet in rollouts, so the test can see it.
 import t, { type Test } from 'tap';
+import { DEFAULT_RETRY_POLICY } from '../../src/demo/envoy-config.ts';
 import { Envoy, needEnvoy, stepFile } from '../helpers/envoy.ts';
-import { DEFAULT_RETRY_POLICY } from '../helpers/envoy-config.ts';
 import { type Outcome, startBursts, startLoad, tally } from '../helpers/keepalive-load.ts';
 import { type Env, startServer } from '../helpers/process.ts';
 

@@ -1,14 +1,14 @@
 // The walkthrough's routing files through a real Envoy, configured from them
-// as Istio configures its ingress gateway (test/helpers/envoy-config.ts), in front of
+// as Istio configures its ingress gateway (src/demo/envoy-config.ts), in front of
 // real ecadraft processes, two pods per version: the canary gate
 // (`ecadraft split --expect`) at every step, the header canary and the mirror.
 import { readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import t from 'tap';
+import { routeWeights } from '../../src/demo/weighted-proxy.ts';
 import { cli, expectation, wrong } from '../helpers/canary.ts';
 import { Envoy, needEnvoy, sendMany, servedCount, startMesh, stepFile, tallyAnswers } from '../helpers/envoy.ts';
-import { routeWeights } from '../helpers/weighted-proxy.ts';
 
 const STEPS = ['v1', '90-10', '50-50', 'v2'];
 

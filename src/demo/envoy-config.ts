@@ -10,10 +10,10 @@
 // else in them is refused rather than dropped.
 //
 // Endpoints are not here: each subset's cluster reads them from a file Envoy
-// watches (file-based EDS, see envoy-process.ts), as Istio streams them over EDS.
+// watches (file-based EDS, see envoy.ts), as Istio streams them over EDS.
 //
 // Print the configuration for a step:
-//   node --import tsx test/helpers/envoy-config.ts kubernetes/ecadraft-virtual-service-50-50.yaml
+//   node --import tsx src/demo/envoy-config.ts kubernetes/ecadraft-virtual-service-50-50.yaml
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -207,7 +207,7 @@ export function clusters(rule: DestinationRule, options: ClusterOptions): Json[]
       eds_cluster_config: {
         service_name: name,
         eds_config: {
-          // Envoy reloads the file when one is moved into its directory: see envoy-process.ts's atomic rewrite.
+          // Envoy reloads the file when one is moved into its directory: see envoy.ts's atomic rewrite.
           path_config_source: { path: edsFile, watched_directory: { path: path.dirname(edsFile) } },
           resource_api_version: 'V3',
         },
@@ -447,7 +447,7 @@ export function bootstrap(rule: DestinationRule, options: BootstrapOptions): Jso
 if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
   const file = process.argv[2];
   if (!file) {
-    process.stderr.write('usage: node --import tsx test/helpers/envoy-config.ts <VirtualService file>\n');
+    process.stderr.write('usage: node --import tsx src/demo/envoy-config.ts <VirtualService file>\n');
     process.exit(2);
   }
   const rule = readDestinationRule();

@@ -10,7 +10,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { VARIABLES } from '../../src/config.ts';
+import { VARIABLES } from '../config.ts';
 import { request } from './http-client.ts';
 
 export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -58,6 +58,8 @@ export function assertFreshBuild(): void {
   if (!existsSync(SERVER_SCRIPT)) throw new StartError(`${SERVER_SCRIPT} is missing: run \`npm run build\` first`);
   const src = path.join(ROOT, 'src');
   const stale = readdirSync(src, { recursive: true, encoding: 'utf8' }).filter((file) => {
+    // The demo (src/demo/, this file's) runs from the source and is not built.
+    if (file.startsWith(`demo${path.sep}`)) return false;
     // The /ui page's browser code (src/ui/) is bundled into one script and one style sheet.
     const ui = file.startsWith(`ui${path.sep}`);
     if (!file.endsWith('.ts') && !(ui && file.endsWith('.css'))) return false;
