@@ -6,25 +6,22 @@ import { RequestMetrics } from './request-metrics.ts';
 export const METRICS_CONTENT_TYPE = Registry.PROMETHEUS_CONTENT_TYPE;
 
 export class Metrics {
-  readonly registry = new Registry();
+  readonly #registry = new Registry();
   /** Requests and latency, recorded once per answer by the request path. */
   readonly requests: RequestMetrics;
 
-  constructor(
-    readonly version: string,
-    formatter: string,
-  ) {
+  constructor(version: string, formatter: string) {
     this.requests = new RequestMetrics(version);
     new Gauge({
       name: 'ecadraft_info',
       help: 'The running version and its formatter',
       labelNames: ['version', 'formatter'],
-      registers: [this.registry],
+      registers: [this.#registry],
     }).set({ version, formatter }, 1);
-    collectDefaultMetrics({ register: this.registry });
+    collectDefaultMetrics({ register: this.#registry });
   }
 
   async text(): Promise<string> {
-    return this.requests.text() + (await this.registry.metrics());
+    return this.requests.text() + (await this.#registry.metrics());
   }
 }

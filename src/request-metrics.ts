@@ -7,6 +7,9 @@
 /** Upper bounds of the latency buckets, in seconds. */
 export const LATENCY_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5];
 
+/** Each bucket's `le` label, +Inf last. */
+const LE = [...LATENCY_BUCKETS.map(String), '+Inf'];
+
 const REQUESTS = 'ecadraft_http_requests_total';
 const DURATION = 'ecadraft_http_request_duration_seconds';
 
@@ -33,14 +36,17 @@ const quoted = (value: string) => `"${value.replace(/[\\"\n]/g, (c) => (c === '\
 
 export class RequestMetrics {
   readonly #series = new Map<string, Series>();
+  readonly #version: string;
 
-  constructor(readonly version: string) {}
+  constructor(version: string) {
+    this.#version = version;
+  }
 
   record(route: string, method: string, statusCode: number, seconds: number): void {
     const key = `${route} ${method} ${statusCode}`;
     let series = this.#series.get(key);
     if (series === undefined) {
-      const labels = `route=${quoted(route)},method=${quoted(method)},status_code="${statusCode}",version=${quoted(this.version)}`;
+      const labels = `route=${quoted(route)},method=${quoted(method)},status_code="${statusCode}",version=${quoted(this.#version)}`;
       series = new Series(labels);
       this.#series.set(key, series);
     }
@@ -53,7 +59,7 @@ export class RequestMetrics {
     const requests = all.map((s) => `${REQUESTS}{${s.labels}} ${s.count}`);
     const duration = all.flatMap((s) => {
       let cumulative = 0;
-      const buckets = [...LATENCY_BUCKETS.map(String), '+Inf'].map((le, b) => {
+      const buckets = LE.map((le, b) => {
         cumulative += s.buckets[b]!;
         return `${DURATION}_bucket{le="${le}",${s.labels}} ${cumulative}`;
       });
