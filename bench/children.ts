@@ -6,11 +6,11 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import {
   type Env,
+  imageNodeArgs,
   killAll,
   liveChildren,
   NodeProcess,
   ROOT,
-  SERVER_SCRIPT,
   StartError,
   whenReady,
 } from '../src/demo/processes.ts';
@@ -125,24 +125,29 @@ export interface EcadraftOptions {
   /** The only variables set. */
   env?: Env;
   timeoutMs?: number;
-  /** Another build's server (bench/compare.ts); this checkout's by default. */
-  script?: string;
+  /** Another checkout's build, run with its own image's flags (bench/compare.ts); this checkout's by default. */
+  checkout?: string;
   /** The name the run's messages give it. */
   name?: string;
 }
 
-/** The service as `npm start` runs it: `node dist/server.js`. */
+/** The service as its image and `npm start` run it: `node <the Dockerfile's flags> dist/server.js`. */
 export function startEcadraft({
   env = {},
   timeoutMs = 30_000,
-  script = SERVER_SCRIPT,
+  checkout = ROOT,
   name = 'ecadraft',
 }: EcadraftOptions = {}): Promise<Child> {
-  return startChild(name, script, { env, readyMsg: 'ecadraft ready', timeoutMs });
+  const script = path.join(checkout, 'dist', 'server.js');
+  return startChild(name, script, { nodeArgs: imageNodeArgs(checkout), env, readyMsg: 'ecadraft ready', timeoutMs });
 }
 
-/** A reference server from bench/servers/, run through tsx like the bench itself. */
+/**
+ * A reference server from bench/servers/, run through tsx like the bench itself, with the
+ * Node.js flags ecadraft's image gives it: the ratios compare code, not V8's settings.
+ */
 export function startReference(name: 'ceiling' | 'baseline', env: Env, timeoutMs = 30_000): Promise<Child> {
   const script = path.join(ROOT, 'bench', 'servers', `${name}.ts`);
-  return startChild(name, script, { nodeArgs: ['--import', 'tsx'], env, readyMsg: REFERENCE_READY, timeoutMs });
+  const nodeArgs = [...imageNodeArgs(ROOT), '--import', 'tsx'];
+  return startChild(name, script, { nodeArgs, env, readyMsg: REFERENCE_READY, timeoutMs });
 }

@@ -37,7 +37,8 @@ function options(): Options {
     },
   });
   if (!values.against) throw new StartError('--against=DIR is required: a checkout of ecadraft, built');
-  const server = path.resolve(values.against, 'dist', 'server.js');
+  const against = path.resolve(values.against);
+  const server = path.join(against, 'dist', 'server.js');
   if (!existsSync(server))
     throw new StartError(`${server} is missing: run \`npm ci && npm run build\` in ${values.against}`);
   const known = SCENARIOS.map((s) => s.id as string);
@@ -49,7 +50,7 @@ function options(): Options {
   const durationS = Number(values.duration);
   if (!Number.isInteger(rounds) || rounds < 1) throw new StartError(`--rounds must be a whole number of at least 1`);
   if (!(durationS > 0 && durationS <= 30)) throw new StartError(`--duration must be seconds in (0, 30]`);
-  return { against: server, scenarios: scenarios.map((id) => SCENARIOS.find((s) => s.id === id)!), rounds, durationS };
+  return { against, scenarios: scenarios.map((id) => SCENARIOS.find((s) => s.id === id)!), rounds, durationS };
 }
 
 async function main(): Promise<number> {
@@ -60,7 +61,7 @@ async function main(): Promise<number> {
   let cells: Cell<Name>[];
   try {
     const mine = await startEcadraft({ name: 'this' });
-    const theirs = await startEcadraft({ script: opts.against, name: 'against' });
+    const theirs = await startEcadraft({ checkout: opts.against, name: 'against' });
     started.push(mine, theirs);
     const ceiling = await startReference('ceiling', { SOURCE_URL: mine.url });
     started.push(ceiling);

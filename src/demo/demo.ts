@@ -17,7 +17,7 @@ import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
 import { Envoy, findEnvoy } from './envoy.ts';
 import { ISTIO_RELEASE, readVirtualService } from './envoy-config.ts';
-import { assertFreshBuild, NodeProcess, ROOT, SERVER_SCRIPT, StartError, whenReady } from './processes.ts';
+import { assertFreshBuild, type NodeProcess, ROOT, ServerProcess, StartError, whenReady } from './processes.ts';
 import { type Backend, routeWeights, startWeightedProxy } from './weighted-proxy.ts';
 
 const USAGE = `Usage: npm run demo [-- --port <port>] [--step <step>]
@@ -203,10 +203,7 @@ async function startGateway(first: string): Promise<Gateway> {
 try {
   for (const version of ['v1', 'v2']) {
     // No shutdown delay: no mesh needs time to stop sending to a demo's servers.
-    const child = new NodeProcess(SERVER_SCRIPT, {
-      env: { VERSION: version, SHUTDOWN_DELAY_MS: '0' },
-      detached: true,
-    });
+    const child = new ServerProcess({ VERSION: version, SHUTDOWN_DELAY_MS: '0' }, { detached: true });
     servers.set(version, { process: child, url: '' });
     const { url } = await whenReady(child, { timeoutMs: 30_000 });
     servers.set(version, { process: child, url });

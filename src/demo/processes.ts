@@ -1,13 +1,13 @@
 // Node child processes for the tests, the benchmarks and the demo: the service
-// started the way `npm start` starts it (`node dist/server.js` from the
-// repository root), the CLI as a user runs it, and the benchmark's reference
+// started the way its image and `npm start` start it (the Dockerfile's CMD,
+// `node <flags> dist/server.js`, from the repository root), the CLI as a user runs it, and the benchmark's reference
 // servers. Every child is registered so that the parent's exit takes its
 // children with it, and every wait is bounded, so a hung child fails its
 // caller instead of hanging it. Tests reach it through process.ts, which
 // stops each child in its test's teardown; the benchmark through
 // bench/children.ts.
 import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { VARIABLES } from '../config.ts';
@@ -17,6 +17,16 @@ export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 export const SERVER_SCRIPT = path.join(ROOT, 'dist', 'server.js');
 export const CLI_SCRIPT = path.join(ROOT, 'dist', 'cli', 'ecadraft.js');
 export const HOST = '127.0.0.1';
+
+/** The command the image of the checkout at `root` runs: its Dockerfile's CMD, in exec form. */
+export function imageCommand(root: string): string[] {
+  const cmd = /^CMD\s+(\[.*\])\s*$/m.exec(readFileSync(path.join(root, 'Dockerfile'), 'utf8'))?.[1];
+  if (cmd === undefined) throw new StartError(`${root}/Dockerfile has no CMD in exec form`);
+  return JSON.parse(cmd);
+}
+
+/** The Node.js flags the image gives the service, between `node` and `dist/server.js`. */
+export const imageNodeArgs = (root: string): string[] => imageCommand(root).slice(1, -1);
 
 /** The service's configuration variables, from the one table config.ts reads. */
 export const CONFIG_VARIABLES: readonly string[] = Object.values(VARIABLES).map((v) => v.name);
@@ -290,11 +300,11 @@ export class NodeProcess {
   }
 }
 
-/** A running ecadraft service: its own process, started as `npm start` starts it. */
+/** A running ecadraft service: its own process, started as its image and `npm start` start it. */
 export class ServerProcess extends NodeProcess {
   constructor(env: Env = {}, options: Omit<SpawnOptions, 'env' | 'args'> = {}) {
     assertFreshBuild();
-    super(SERVER_SCRIPT, { ...options, env });
+    super(SERVER_SCRIPT, { ...options, nodeArgs: [...imageNodeArgs(ROOT), ...(options.nodeArgs ?? [])], env });
   }
 }
 

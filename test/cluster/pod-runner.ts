@@ -24,11 +24,11 @@
 //
 // Run by control-plane.ts as a daemon: node --import=tsx test/cluster/pod-runner.ts
 import { type ChildProcess, spawn } from 'node:child_process';
-import { openSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { openSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
 import path from 'node:path';
-import { ROOT } from '../helpers/process.ts';
+import { imageCommand, ROOT } from '../helpers/process.ts';
 import { CLUSTER_DIR, clusterApi, NODE_ANNOTATION, POD_ADDRESS_ANNOTATION, SCRAPE_TARGETS } from './control-plane.ts';
 import type { KubeApi, KubeObject } from './kube-api.ts';
 import { Mesh } from './mesh.ts';
@@ -37,9 +37,7 @@ import { Mesh } from './mesh.ts';
 export const PORT_ANNOTATION = 'local.ecadraft.dev/ports';
 
 /** The image's own command (the Dockerfile's CMD), for a container that gives none. */
-const IMAGE_CMD: string[] = JSON.parse(
-  /^CMD\s+(\[.*\])\s*$/m.exec(readFileSync(path.join(ROOT, 'Dockerfile'), 'utf8'))?.[1] ?? '[]',
-);
+const IMAGE_CMD = imageCommand(ROOT);
 const isEcadraftImage = (image: string): boolean => /(^|\/)ecadraft(:|@|$)/.test(image);
 
 interface Probe {

@@ -1,4 +1,4 @@
-// Real processes in tests: the service as `npm start` starts it (the child
+// Real processes in tests: the service as its image and `npm start` start it (the child
 // processes themselves are src/demo/processes.ts, shared with the benchmarks and
 // the demo), each stopped in its test's teardown, plus the raw-socket client
 // the process tests need for what an HTTP client library will not send.
@@ -21,6 +21,7 @@ export {
   type Env,
   type Exit,
   HOST,
+  imageCommand,
   NodeProcess,
   ROOT,
   SERVER_SCRIPT,

@@ -359,7 +359,7 @@ check "runs as numeric non-root user $APP_UID (User=$USER_CFG)" test "${USER_CFG
 check "NODE_ENV=production" test "$(cfg 'c.Env.includes("NODE_ENV=production")')" = true
 check "no VERSION baked into the image env" test "$(cfg 'c.Env.some(e=>e.startsWith("VERSION="))')" = false
 check "EXPOSE $APP_PORT" test "$(cfg 'Object.keys(c.ExposedPorts||{}).join(",")')" = "$APP_PORT/tcp"
-check "node runs directly (entrypoint+cmd = ${ARGV[*]})" test "${ARGV[0]:-}" = node -a "${ARGV[1]:-}" = dist/server.js
+check "node runs directly (entrypoint+cmd = ${ARGV[*]})" test "${ARGV[0]:-}" = node -a "${ARGV[-1]:-}" = dist/server.js
 check "entrypoint cleared (no docker-entrypoint.sh/shell/npm in front)" test "$ENTRYPOINT" = '[]' -o "$ENTRYPOINT" = null
 
 # ----------------------------------------------------------- the contents ---

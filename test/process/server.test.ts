@@ -1,12 +1,15 @@
-// The real process, started as `npm start` starts it (node dist/server.js):
+// The real process, started as its image and `npm start` start it (node dist/server.js):
 // start-up, logging, configuration errors and the graceful stop.
 // What app.inject cannot show lives here: the listener, signals, exit codes
 // and what reaches stdout and stderr.
+import { readFileSync } from 'node:fs';
 import net from 'node:net';
+import path from 'node:path';
 import t, { type Test } from 'tap';
 import { FILE_PATH, STACK_FRAME } from '../helpers/answers.ts';
 import {
   connectionRefused,
+  imageCommand,
   openRaw,
   ROOT,
   type RunningServer,
@@ -95,6 +98,14 @@ t.test('start-up, responses and logs', async (t) => {
     }
     const version = JSON.parse((await request(`${v2.url}/version`)).body) as Record<string, unknown>;
     t.match(version, { service: 'ecadraft', version: 'v2' });
+  });
+
+  await t.test("the image's Node.js flags hold: a young generation of at most 2 x 2 MiB", async (t) => {
+    const metrics = (await request(`${v1.url}/metrics`)).body;
+    const newSpace = /^nodejs_heap_space_size_total_bytes\{space="new"\} (\d+)$/m.exec(metrics)?.[1];
+    t.ok(newSpace !== undefined, 'the new space is reported');
+    // Without the flag, start-up alone grows it to tens of MiB.
+    t.ok(Number(newSpace) <= 4 * 1024 * 1024, `new space ${newSpace} bytes`);
   });
 
   await t.test('the start-up line names address, version, ticket count and start-up time', async (t) => {
@@ -200,6 +211,13 @@ t.test('start-up, responses and logs', async (t) => {
       .filter((line) => line.url !== undefined || line.msg === 'request' || (line.level as number) < 30);
     t.same(v1Requests, [], 'LOG_LEVEL=info (the default) logs no per-request line');
   });
+});
+
+t.test('npm start runs the command the image runs', async (t) => {
+  const { scripts } = JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as {
+    scripts: { start: string };
+  };
+  t.equal(scripts.start, imageCommand(ROOT).join(' '));
 });
 
 t.test('bad configuration stops the process with one line', async (t) => {
