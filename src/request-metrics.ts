@@ -35,7 +35,13 @@ class Series {
 const quoted = (value: string) => `"${value.replace(/[\\"\n]/g, (c) => (c === '\n' ? '\\n' : `\\${c}`))}"`;
 
 export class RequestMetrics {
-  readonly #series = new Map<string, Series>();
+  /**
+   * By route, then method, then status: found with no key built per request
+   * (a joined key would be a new string to hash on every answer).
+   */
+  readonly #series = new Map<string, Map<string, Map<number, Series>>>();
+  /** Every series, in the order first seen. */
+  readonly #all: Series[] = [];
   readonly #version: string;
 
   constructor(version: string) {
@@ -43,19 +49,29 @@ export class RequestMetrics {
   }
 
   record(route: string, method: string, statusCode: number, seconds: number): void {
-    const key = `${route} ${method} ${statusCode}`;
-    let series = this.#series.get(key);
+    let byMethod = this.#series.get(route);
+    if (byMethod === undefined) {
+      byMethod = new Map();
+      this.#series.set(route, byMethod);
+    }
+    let byStatus = byMethod.get(method);
+    if (byStatus === undefined) {
+      byStatus = new Map();
+      byMethod.set(method, byStatus);
+    }
+    let series = byStatus.get(statusCode);
     if (series === undefined) {
       const labels = `route=${quoted(route)},method=${quoted(method)},status_code="${statusCode}",version=${quoted(this.#version)}`;
       series = new Series(labels);
-      this.#series.set(key, series);
+      byStatus.set(statusCode, series);
+      this.#all.push(series);
     }
     series.observe(seconds);
   }
 
   /** Both families in the text format, each ending in a blank line. */
   text(): string {
-    const all = [...this.#series.values()];
+    const all = this.#all;
     const requests = all.map((s) => `${REQUESTS}{${s.labels}} ${s.count}`);
     const duration = all.flatMap((s) => {
       let cumulative = 0;

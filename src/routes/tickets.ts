@@ -15,7 +15,7 @@ import {
   optionsResponse,
   PAGE_VALIDATORS,
 } from '../openapi.ts';
-import { type Representation, validatorHeaders } from '../representation.ts';
+import { type Representation, setValidatorHeaders } from '../representation.ts';
 import { collectionSchema, homeSchema, itemParamsSchema, itemQuerySchema, listQuerySchema } from '../schemas.ts';
 import { HOME_BODY, JSON_CONTENT_TYPE } from '../serialize.ts';
 import type { Store } from '../store.ts';
@@ -29,7 +29,7 @@ function queryStringOf(url: string): string {
 }
 
 function send(request: FastifyRequest, reply: FastifyReply, rep: Representation): FastifyReply {
-  for (const [name, value] of validatorHeaders(rep)) reply.header(name, value);
+  setValidatorHeaders(rep, reply);
   const { 'if-none-match': ifNoneMatch, 'if-modified-since': ifModifiedSince } = request.headers;
   if (isNotModified(ifNoneMatch, ifModifiedSince, rep)) return reply.code(304).send();
   return reply.header('content-type', JSON_CONTENT_TYPE).send(rep.body);
