@@ -45,12 +45,12 @@ EXPOSE 8080
 # node itself is PID 1 (no npm, no shell, no docker-entrypoint.sh), so it
 # receives SIGTERM directly; the service handles it (fail /readyz, drain for
 # SHUTDOWN_DELAY_MS, close, exit 0).
-# --max-semi-space-size=2 (MiB): what a request allocates dies before the next
+# --max-semi-space-size=4 (MiB): what a request allocates dies before the next
 # scavenge, so a young generation that stays in the CPU's cache serves more
 # requests per core than V8's default, which start-up alone grows to tens of
-# MiB; the process is about 20 MB smaller too (docs/performance.md has the
-# side-by-side figures).
+# MiB; the process is about 20 MB smaller too. 4 served more than 1, 2 or 8
+# (docs/performance.md has the side-by-side figures).
 # npm start and every process the tests and the benchmark start use this
 # line's flags.
 ENTRYPOINT []
-CMD ["node", "--max-semi-space-size=2", "dist/server.js"]
+CMD ["node", "--max-semi-space-size=4", "dist/server.js"]
