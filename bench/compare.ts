@@ -11,7 +11,7 @@ import { parseArgs } from 'node:util';
 import { request } from '../src/demo/http-client.ts';
 import { assertFreshBuild, type Child, cleanUpOnExit, StartError, startEcadraft, startReference } from './children.ts';
 import { allTickets } from './client.ts';
-import { alternateCells, type Cell, cellName, describeFailure, pairedRatio } from './http.ts';
+import { alternateCells, type Cell, cellName, describeFailure, freshEachRound, pairedRatio } from './http.ts';
 import { CONNECTIONS, failed } from './load.ts';
 import { SCENARIOS, type Scenario, type TargetInfo } from './scenarios.ts';
 import { median } from './stats.ts';
@@ -57,31 +57,36 @@ async function main(): Promise<number> {
   const opts = options();
   assertFreshBuild();
   cleanUpOnExit();
-  const started: Child[] = [];
-  let cells: Cell<Name>[];
-  try {
+  let ids: string[] | undefined;
+  // New processes every round, as in the benchmark: the median over rounds is one over processes too.
+  const lineups = freshEachRound<Name>(async (started) => {
     const mine = await startEcadraft({ name: 'this' });
+    started.push(mine);
     const theirs = await startEcadraft({ checkout: opts.against, name: 'against' });
-    started.push(mine, theirs);
+    started.push(theirs);
     const ceiling = await startReference('ceiling', { SOURCE_URL: mine.url });
     started.push(ceiling);
     const children: Record<Name, Child> = { this: mine, against: theirs, ceiling };
-    const ids = (await allTickets(mine.url, 1000)).map((item) => item._id);
+    ids ??= (await allTickets(mine.url, 1000)).map((item) => item._id);
     const targetOf = async (name: Name): Promise<TargetInfo> => {
       const first = await request(`${children[name].url}/tickets`, { timeoutMs: 30_000 });
-      return { etag: String(first.headers.etag), ids };
+      return { etag: String(first.headers.etag), ids: ids! };
     };
     const targets = {
       this: await targetOf('this'),
       against: await targetOf('against'),
       ceiling: await targetOf('ceiling'),
     };
+    return { children, targets };
+  });
+  let cells: Cell<Name>[];
+  try {
     const plan = { rounds: opts.rounds, warmupS: 0.5, load: { ...CONNECTIONS, durationS: opts.durationS } };
-    cells = await alternateCells(NAMES, children, targets, opts.scenarios, plan, (line) =>
+    cells = await alternateCells(NAMES, lineups.next, opts.scenarios, plan, (line) =>
       process.stdout.write(`${line}\n`),
     );
   } finally {
-    await Promise.all(started.map((child) => child.stop()));
+    await lineups.stop();
   }
   process.stdout.write(`\n${renderText(report(cells, opts))}\n`);
   const failures = cells.filter(failed).map((c) => describeFailure(cellName(c), c));

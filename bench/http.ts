@@ -1,7 +1,10 @@
 // The side-by-side HTTP benchmark: the real server, the ceiling and the
 // idiomatic baseline under the same autocannon settings, cells alternating
 // between servers so that noise from the (shared, busy) machine spreads over
-// all three instead of landing on whichever ran during a bad second.
+// all three instead of landing on whichever ran during a bad second. Each
+// round starts fresh processes: one process of a server can be faster than
+// the next by more than most changes make, so the median over rounds is a
+// median over processes too.
 
 import { request } from '../src/demo/http-client.ts';
 import { type Child, startEcadraft, startReference } from './children.ts';
@@ -29,6 +32,12 @@ export interface Cell<Name extends string> extends CellResult {
 
 export type HttpCell = Cell<ServerName>;
 
+/** The servers of one round and what each is loaded with. */
+export interface Lineup<Name extends string> {
+  children: Record<Name, Child>;
+  targets: Record<Name, TargetInfo>;
+}
+
 export interface HttpRow {
   scenario: ScenarioId;
   title: string;
@@ -52,8 +61,9 @@ export interface HttpRow {
 
 export interface HttpResults {
   plan: HttpPlan;
+  /** Median over the rounds' processes. */
   servers: Record<ServerName, { readyMs: number }>;
-  /** Whether the references serve what they are meant to copy. */
+  /** Whether the references serve what they are meant to copy, in every round. */
   checks: { ceilingSameBytesAndHeaders: boolean; baselineSameBodyForA: boolean };
   cells: HttpCell[];
   rows: HttpRow[];
@@ -64,12 +74,28 @@ export interface HttpResults {
 
 const withoutDate = (raw: string[]) => raw.filter((_, i) => raw[i - (i % 2)]!.toLowerCase() !== 'date');
 
+/** Runs `start` for each round, stopping the previous round's processes first; `stop` ends the last ones. */
+export function freshEachRound<Name extends string>(start: (started: Child[]) => Promise<Lineup<Name>>) {
+  let started: Child[] = [];
+  const stop = async () => {
+    await Promise.all(started.map((child) => child.stop()));
+    started = [];
+  };
+  const next = async () => {
+    await stop();
+    return start(started);
+  };
+  return { next, stop };
+}
+
 export async function runHttp(plan: HttpPlan, log: (line: string) => void): Promise<HttpResults> {
-  const started: Child[] = [];
-  try {
+  const readyMs: Record<ServerName, number[]> = { ecadraft: [], ceiling: [], baseline: [] };
+  const checks = { ceilingSameBytesAndHeaders: true, baselineSameBodyForA: true };
+  let ids: string[] | undefined;
+  const lineups = freshEachRound<ServerName>(async (started) => {
     const ecadraft = await startEcadraft();
     started.push(ecadraft);
-    const ids = (await allTickets(ecadraft.url, 1000)).map((item) => item._id);
+    ids ??= (await allTickets(ecadraft.url, 1000)).map((item) => item._id);
     // The references copy the real server, so they start once it answers.
     const [ceiling, baseline] = await Promise.all([
       startReference('ceiling', { SOURCE_URL: ecadraft.url }),
@@ -77,7 +103,6 @@ export async function runHttp(plan: HttpPlan, log: (line: string) => void): Prom
     ]);
     started.push(ceiling, baseline);
     const children: Record<ServerName, Child> = { ecadraft, ceiling, baseline };
-
     const first = Object.fromEntries(
       await Promise.all(
         SERVERS.map(
@@ -85,22 +110,25 @@ export async function runHttp(plan: HttpPlan, log: (line: string) => void): Prom
         ),
       ),
     );
-    const targetOf = (name: ServerName): TargetInfo => ({ etag: String(first[name]!.headers.etag), ids });
-    const targets = { ecadraft: targetOf('ecadraft'), ceiling: targetOf('ceiling'), baseline: targetOf('baseline') };
-    const checks = {
-      ceilingSameBytesAndHeaders:
-        first.ceiling!.bytes.equals(first.ecadraft!.bytes) &&
-        withoutDate(first.ceiling!.rawHeaders).join('\n') === withoutDate(first.ecadraft!.rawHeaders).join('\n'),
-      baselineSameBodyForA: first.baseline!.bytes.equals(first.ecadraft!.bytes),
-    };
+    const targetOf = (name: ServerName): TargetInfo => ({ etag: String(first[name]!.headers.etag), ids: ids! });
+    checks.ceilingSameBytesAndHeaders &&=
+      first.ceiling!.bytes.equals(first.ecadraft!.bytes) &&
+      withoutDate(first.ceiling!.rawHeaders).join('\n') === withoutDate(first.ecadraft!.rawHeaders).join('\n');
+    checks.baselineSameBodyForA &&= first.baseline!.bytes.equals(first.ecadraft!.bytes);
+    for (const n of SERVERS) readyMs[n].push(children[n].readyMs);
     log(
       `servers ready: ${SERVERS.map((n) => `${n} ${Math.round(children[n].readyMs)} ms`).join(', ')}; ` +
         `ceiling copies (a) exactly: ${checks.ceilingSameBytesAndHeaders}, baseline body for (a) identical: ${checks.baselineSameBodyForA}`,
     );
-
-    const cells = await alternateCells(SERVERS, children, targets, SCENARIOS, plan, log);
+    return {
+      children,
+      targets: { ecadraft: targetOf('ecadraft'), ceiling: targetOf('ceiling'), baseline: targetOf('baseline') },
+    };
+  });
+  try {
+    const cells = await alternateCells(SERVERS, lineups.next, SCENARIOS, plan, log);
     const servers = Object.fromEntries(
-      SERVERS.map((n) => [n, { readyMs: children[n].readyMs }]),
+      SERVERS.map((n) => [n, { readyMs: median(readyMs[n])! }]),
     ) as HttpResults['servers'];
     return {
       plan,
@@ -115,36 +143,39 @@ export async function runHttp(plan: HttpPlan, log: (line: string) => void): Prom
         .map((c) => repeatedWarning(cellName(c), c)),
     };
   } finally {
-    await Promise.all(started.map((child) => child.stop()));
+    await lineups.stop();
   }
 }
 
 /**
  * Every scenario on every server, in rounds: within a round the servers take
  * turns scenario by scenario, so a burst of outside load lands on a pair of
- * cells rather than on one server's whole column.
+ * cells rather than on one server's whole column. `lineupOf` gives each
+ * round's servers; new processes are warmed up before they are timed.
  */
 export async function alternateCells<Name extends string>(
   servers: readonly Name[],
-  children: Record<Name, Child>,
-  targets: Record<Name, TargetInfo>,
+  lineupOf: (round: number) => Promise<Lineup<Name>>,
   scenarios: readonly Scenario[],
   plan: HttpPlan,
   log: (line: string) => void,
 ): Promise<Cell<Name>[]> {
-  const cell = (name: Name, scenario: Scenario, durationS: number) =>
-    runLoad(
-      children[name].url,
-      scenario.request(targets[name]),
-      scenario.expects,
-      { ...plan.load, durationS },
-      children[name].cpuSeconds,
-    );
-  if (plan.warmupS > 0) {
-    for (const scenario of scenarios) for (const name of servers) await cell(name, scenario, plan.warmupS);
-  }
   const cells: Cell<Name>[] = [];
+  let warmed: Record<Name, Child> | undefined;
   for (let round = 1; round <= plan.rounds; round++) {
+    const { children, targets } = await lineupOf(round);
+    const cell = (name: Name, scenario: Scenario, durationS: number) =>
+      runLoad(
+        children[name].url,
+        scenario.request(targets[name]),
+        scenario.expects,
+        { ...plan.load, durationS },
+        children[name].cpuSeconds,
+      );
+    if (plan.warmupS > 0 && warmed !== children) {
+      for (const scenario of scenarios) for (const name of servers) await cell(name, scenario, plan.warmupS);
+    }
+    warmed = children;
     // Each round starts with the next server, so none always runs first after a scenario change.
     const order = servers.map((_, i) => servers[(i + round - 1) % servers.length]!);
     for (const scenario of scenarios) {
