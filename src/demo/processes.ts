@@ -1,11 +1,11 @@
 // Node child processes for the tests, the benchmarks and the demo: the service
 // started the way its image and `npm start` start it (the Dockerfile's CMD,
-// `node <flags> dist/server.js`, from the repository root), the CLI as a user runs it, and the benchmark's reference
-// servers. Every child is registered so that the parent's exit takes its
-// children with it, and every wait is bounded, so a hung child fails its
-// caller instead of hanging it. Tests reach it through process.ts, which
-// stops each child in its test's teardown; the benchmark through
-// bench/children.ts.
+// `node <flags> dist/server.js`, from the repository root), the CLI as a user
+// runs it, and the benchmark's reference servers. Every child is registered
+// so that the parent's exit takes its children with it, and every wait is
+// bounded, so a hung child fails its caller instead of hanging it. Tests
+// reach it through process.ts, which stops each child in its test's
+// teardown; the benchmark through bench/children.ts.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
