@@ -207,23 +207,22 @@ export function injectFaults(faults: Faults): onRequestHookHandler {
 
 /** Requests and latency by route, method and status; a route is labelled by its path pattern, 404s share one. */
 export function recordMetrics(metrics: Metrics): onResponseHookHandler {
+  // Labels by route URL, each worked out once: an app's routes are few and fixed.
+  const labels = new Map<string, string>();
   return function recordMetrics(request, reply, done) {
-    metrics.requests.record(routeLabel(request), request.method, reply.statusCode, reply.elapsedTime / 1000);
+    metrics.requests.record(routeLabel(request, labels), request.method, reply.statusCode, reply.elapsedTime / 1000);
     done();
   };
 }
 
-/** Labels by route URL, each worked out once: the routes are few and fixed. */
-const routeLabels = new Map<string, string>();
-
 /** A route's path pattern without a parameter's own pattern: `/tickets/:_id`. */
-function routeLabel(request: FastifyRequest): string {
+function routeLabel(request: FastifyRequest, labels: Map<string, string>): string {
   if (request.is404) return 'unmatched';
   const url = request.routeOptions.url!;
-  let label = routeLabels.get(url);
+  let label = labels.get(url);
   if (label === undefined) {
     label = url.replace(/\([^/]*\)$/, '');
-    routeLabels.set(url, label);
+    labels.set(url, label);
   }
   return label;
 }
